@@ -1,0 +1,13 @@
+//! The wire types of edgeshop's HTTP API: camelCase JSON as in the seed's Part 2.2.
+//!
+//! Ids are strings of digits; money amounts are decimal strings (`"499.99"`), never JSON
+//! numbers, so nothing is rounded through a float. Request types refuse unknown fields: a
+//! misspelt `salePrise` is an error, not a silently ignored field.
+
+pub mod auth;
+pub mod catalog;
+pub mod error;
+pub mod inventory;
+pub mod users;
+
+pub use error::{ErrorBody, ErrorDetail};
