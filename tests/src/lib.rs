@@ -1,1 +1,202 @@
-//! Support for the end-to-end tests.
+//! Support for the end-to-end tests: build the real binaries, give each test a database and a
+//! Redis prefix of its own, start processes and find the port they chose, stop them.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use sqlx::migrate::MigrateDatabase;
+
+/// The workspace root.
+pub fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the workspace")
+}
+
+/// Builds a workspace binary (once per test process) and answers its path. Cargo's own JSON
+/// messages say where the executable went, whatever the target directory is.
+pub fn binary(package: &str, name: &str) -> PathBuf {
+    static BUILT: OnceLock<std::sync::Mutex<Vec<(String, PathBuf)>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, path)) = built.iter().find(|(n, _)| n == name) {
+        return path.clone();
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .current_dir(workspace())
+        .args([
+            "build",
+            "--message-format=json-render-diagnostics",
+            "-p",
+            package,
+            "--bin",
+            name,
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running cargo build");
+    assert!(output.status.success(), "building {name} failed");
+    let path = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo reported no executable");
+    built.push((name.to_owned(), path.clone()));
+    path
+}
+
+pub fn core_binary() -> PathBuf {
+    binary("edgeshop-core", "edgeshop-core")
+}
+
+/// A database of the test's own, dropped by [`TestDatabase::drop`].
+pub struct TestDatabase {
+    pub url: String,
+}
+
+impl TestDatabase {
+    /// A name that does not exist yet (the core creates it in development mode).
+    pub fn fresh() -> Self {
+        let base = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop".to_owned());
+        let server = base
+            .rsplit_once('/')
+            .map(|(server, _)| server)
+            .unwrap_or(&base);
+        TestDatabase {
+            url: format!("{server}/e2e_{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
+    pub async fn drop(self) -> anyhow::Result<()> {
+        if sqlx::Postgres::database_exists(&self.url).await? {
+            sqlx::Postgres::force_drop_database(&self.url).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The environment a core process needs, isolated for one test.
+pub fn core_env(database: &TestDatabase, scratch: &Path) -> Vec<(String, String)> {
+    vec![
+        ("DATABASE_URL".into(), database.url.clone()),
+        (
+            "REDIS_URL".into(),
+            std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        ),
+        (
+            "REDIS_KEY_PREFIX".into(),
+            format!("e2e:{}:", uuid::Uuid::new_v4().simple()),
+        ),
+        ("EDGESHOP_BIND".into(), "127.0.0.1:0".into()),
+        (
+            "EDGESHOP_JWT_PRIVATE_KEY_FILE".into(),
+            scratch.join("jwt.pem").display().to_string(),
+        ),
+        ("EDGESHOP_ENV".into(), "development".into()),
+        ("RUST_LOG".into(), "warn".into()),
+    ]
+}
+
+/// Runs a one-shot subcommand of the core and answers (success, stdout, stderr).
+pub fn run_core(env: &[(String, String)], args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(core_binary())
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .expect("running edgeshop-core");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A running `edgeshop-core serve`, killed when dropped.
+pub struct CoreProcess {
+    pub base_url: String,
+    child: Child,
+}
+
+impl CoreProcess {
+    /// Starts the server and waits for the line that names its address.
+    pub fn start(env: &[(String, String)]) -> anyhow::Result<Self> {
+        let mut child = Command::new(core_binary())
+            .arg("serve")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting edgeshop-core serve")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(base_url) => Ok(CoreProcess { base_url, child }),
+            Err(_) => {
+                let _ = child.kill();
+                bail!("edgeshop-core did not report its address within 60 s")
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Sends SIGTERM and waits: answers whether the process exited cleanly.
+    pub fn terminate(mut self) -> anyhow::Result<bool> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status()?;
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status.success());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("edgeshop-core did not stop within 10 s of SIGTERM")
+    }
+}
+
+impl Drop for CoreProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A scratch folder removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new() -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("edgeshop-e2e-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("creating a scratch folder");
+        Scratch(dir)
+    }
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,150 @@
+//! Request guards: a handler that takes `CurrentUser` is for signed-in users, `SellerUser` for
+//! sellers, `AdminUser` for admins, `OptionalUser` for both guests and users. The check happens
+//! before the handler runs, so no handler can forget it.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use shared_model::auth::Role;
+use shared_model::ids::{SellerId, SessionId, UserId};
+
+use crate::auth::sessions;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A caller with a valid token and a live session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurrentUser {
+    pub user_id: UserId,
+    pub role: Role,
+    pub session_id: SessionId,
+}
+
+/// The bearer token of a request, if it carries one. A malformed header is an error, not a guest.
+pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| {
+        ApiError::unauthorized("invalid_token", "the Authorization header is not text")
+    })?;
+    match text.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(ApiError::unauthorized(
+            "invalid_token",
+            "the Authorization header must be `Bearer <token>`",
+        )),
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<CurrentUser>() {
+            return Ok(*user);
+        }
+        let token = bearer_token(parts)?
+            .ok_or_else(|| ApiError::unauthorized("missing_token", "sign in to do this"))?;
+        let claims = state
+            .keys
+            .verify(token, chrono::Utc::now().timestamp())
+            .map_err(|e| ApiError::unauthorized("invalid_token", e.to_string()))?;
+        if !sessions::is_live(&state.redis, claims.sid, claims.sub).await? {
+            return Err(ApiError::unauthorized(
+                "session_expired",
+                "this session has ended; sign in again",
+            ));
+        }
+        let user = CurrentUser {
+            user_id: claims.sub,
+            role: claims.role,
+            session_id: claims.sid,
+        };
+        parts.extensions.insert(user);
+        Ok(user)
+    }
+}
+
+/// A guest (no token) or a signed-in user. A token that is present but invalid is refused
+/// rather than silently treated as a guest.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionalUser(pub Option<CurrentUser>);
+
+impl FromRequestParts<AppState> for OptionalUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if bearer_token(parts)?.is_none() {
+            return Ok(OptionalUser(None));
+        }
+        CurrentUser::from_request_parts(parts, state)
+            .await
+            .map(|u| OptionalUser(Some(u)))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct AdminUser(pub CurrentUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        if user.role != Role::Admin {
+            return Err(ApiError::forbidden(
+                "admin_only",
+                "only administrators may do this",
+            ));
+        }
+        Ok(AdminUser(user))
+    }
+}
+
+/// A seller account together with the seller it manages.
+#[derive(Debug, Clone, Copy)]
+pub struct SellerUser {
+    pub user: CurrentUser,
+    pub seller_id: SellerId,
+}
+
+impl FromRequestParts<AppState> for SellerUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        if user.role != Role::Seller {
+            return Err(ApiError::forbidden(
+                "seller_only",
+                "only sellers may do this",
+            ));
+        }
+        let seller: Option<i64> = sqlx::query_scalar(
+            "SELECT seller_id FROM sellers WHERE user_id = $1 AND status = 'ACTIVE'",
+        )
+        .bind(user.user_id.get())
+        .fetch_optional(&state.db)
+        .await?;
+        let seller_id = seller.map(SellerId::new).ok_or_else(|| {
+            ApiError::forbidden("seller_inactive", "this seller account is not active")
+        })?;
+        Ok(SellerUser { user, seller_id })
+    }
+}

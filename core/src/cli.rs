@@ -1,0 +1,169 @@
+//! The command line: `serve`, `migrate`, `seed` and `user create`.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use shared_model::auth::Role;
+use shared_model::users::{Email, Password, parse_name};
+
+use crate::auth::password;
+use crate::config::Config;
+use crate::seed::{SeedOptions, seed_catalog};
+use crate::startup::{self, MIGRATOR};
+use crate::users::store::{self, NewUser};
+
+#[derive(Debug, Parser)]
+#[command(name = "edgeshop-core", version, about = "edgeshop's regional core")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run migrations, then serve the API on EDGESHOP_BIND.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Fill the database with a realistic demo catalog (skipped if products exist).
+    Seed {
+        /// How many products to create.
+        #[arg(long, default_value_t = 1000)]
+        products: u32,
+        /// Delete the existing catalog and demo users first.
+        #[arg(long)]
+        reset: bool,
+        /// The random seed: the same seed builds the same catalog.
+        #[arg(long, default_value_t = 2024)]
+        rng_seed: u64,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account with a role (and, for sellers, its seller profile).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// customer, seller or admin.
+        #[arg(long, default_value = "customer")]
+        role: String,
+        #[arg(long, default_value = "edgeshop")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        /// Succeed without changes when the email already has an account.
+        #[arg(long)]
+        if_missing: bool,
+    },
+}
+
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => startup::serve(config).await,
+        Command::Migrate => {
+            let db = startup::connect_db(&config).await?;
+            MIGRATOR.run(&db).await.context("running migrations")?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Seed {
+            products,
+            reset,
+            rng_seed,
+        } => {
+            let db = startup::connect_db(&config).await?;
+            MIGRATOR.run(&db).await.context("running migrations")?;
+            let report = seed_catalog(
+                &db,
+                &SeedOptions {
+                    products,
+                    reset,
+                    rng_seed,
+                },
+            )
+            .await?;
+            if report.skipped {
+                println!("catalog already seeded; nothing done (use --reset to rebuild it)");
+            } else {
+                println!(
+                    "seeded {} products ({} variants, {} images, {} stock rows, {} reviews) in {} categories, {} warehouses, for {} sellers in {:.1}s",
+                    report.products,
+                    report.variants,
+                    report.images,
+                    report.inventory_rows,
+                    report.reviews,
+                    report.categories,
+                    report.warehouses,
+                    report.sellers,
+                    report.elapsed.as_secs_f64()
+                );
+            }
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    password: typed,
+                    role,
+                    first_name,
+                    last_name,
+                    if_missing,
+                },
+        } => {
+            let db = startup::connect_db(&config).await?;
+            MIGRATOR.run(&db).await.context("running migrations")?;
+            let email = Email::parse(&email)?;
+            let role: Role = role.parse()?;
+            let first_name = parse_name("firstName", &first_name)?;
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+                    .bind(email.as_str())
+                    .fetch_one(&db)
+                    .await?;
+            if exists {
+                if if_missing {
+                    println!("{email} already has an account; left unchanged");
+                    return Ok(());
+                }
+                bail!("{email} already has an account");
+            }
+            let password_hash = password::hash(Password::parse(&typed)?).await?;
+            let mut tx = db.begin().await?;
+            let user = store::insert_user(
+                &mut *tx,
+                &NewUser {
+                    email: email.as_str(),
+                    password_hash: &password_hash,
+                    first_name: &first_name,
+                    last_name: last_name.trim(),
+                    role,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the user: {e}"))?;
+            if role == Role::Seller {
+                sqlx::query("INSERT INTO sellers (user_id, display_name) VALUES ($1, $2)")
+                    .bind(user.user_id.get())
+                    .bind(format!("{first_name}'s shop"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            println!(
+                "created {} {} (user {})",
+                role.as_str().to_lowercase(),
+                email,
+                user.user_id
+            );
+            Ok(())
+        }
+    }
+}

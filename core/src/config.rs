@@ -1,0 +1,169 @@
+//! Configuration from environment variables, with defaults that work on a developer's machine.
+//!
+//! In production (`EDGESHOP_ENV=production`) nothing secret has a default: the core refuses to
+//! start without a configured signing key rather than minting one nobody else knows.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub redis_url: String,
+    /// Prefixes every Redis key, so several shops (or tests) can share one Redis.
+    pub redis_key_prefix: String,
+    pub jwt_key: KeySource,
+    pub request_timeout: Duration,
+    pub log_format: LogFormat,
+}
+
+/// Where the Ed25519 token-signing key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// PEM text given directly (from a secrets manager).
+    Pem(String),
+    /// A PEM file; in development it is generated on first start if missing.
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop";
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub const DEFAULT_DEV_KEY_FILE: &str = ".dev/keys/jwt-ed25519.pem";
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests can supply their own variables.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let environment = match get("EDGESHOP_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => bail!("EDGESHOP_ENV must be development or production, not {other:?}"),
+        };
+        let production = environment == Environment::Production;
+        let required = |name: &str, default: &str| -> anyhow::Result<String> {
+            match get(name) {
+                Some(v) => Ok(v),
+                None if production => bail!("{name} must be set when EDGESHOP_ENV=production"),
+                None => Ok(default.to_owned()),
+            }
+        };
+        let bind = required("EDGESHOP_BIND", DEFAULT_BIND)?
+            .parse()
+            .context("EDGESHOP_BIND must be an address such as 127.0.0.1:8080")?;
+        let database_url = required("DATABASE_URL", DEFAULT_DATABASE_URL)?;
+        let redis_url = required("REDIS_URL", DEFAULT_REDIS_URL)?;
+        let database_max_connections = get("DATABASE_MAX_CONNECTIONS")
+            .map(|v| {
+                v.parse::<u32>()
+                    .context("DATABASE_MAX_CONNECTIONS must be a number")
+            })
+            .transpose()?
+            .unwrap_or(20);
+        let redis_key_prefix = get("REDIS_KEY_PREFIX").unwrap_or_else(|| "edgeshop:".to_owned());
+        let jwt_key = match (
+            get("EDGESHOP_JWT_PRIVATE_KEY"),
+            get("EDGESHOP_JWT_PRIVATE_KEY_FILE"),
+        ) {
+            (Some(pem), _) => KeySource::Pem(pem),
+            (None, Some(path)) => KeySource::File(PathBuf::from(path)),
+            (None, None) if production => bail!(
+                "EDGESHOP_JWT_PRIVATE_KEY or EDGESHOP_JWT_PRIVATE_KEY_FILE must be set when EDGESHOP_ENV=production"
+            ),
+            (None, None) => KeySource::File(PathBuf::from(DEFAULT_DEV_KEY_FILE)),
+        };
+        let request_timeout = Duration::from_millis(
+            get("EDGESHOP_REQUEST_TIMEOUT_MS")
+                .map(|v| {
+                    v.parse::<u64>()
+                        .context("EDGESHOP_REQUEST_TIMEOUT_MS must be a number")
+                })
+                .transpose()?
+                .unwrap_or(15_000),
+        );
+        let log_format = match get("EDGESHOP_LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("EDGESHOP_LOG_FORMAT must be pretty or json, not {other:?}"),
+        };
+        Ok(Config {
+            environment,
+            bind,
+            database_url,
+            database_max_connections,
+            redis_url,
+            redis_key_prefix,
+            jwt_key,
+            request_timeout,
+            log_format,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn development_has_working_defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert!(matches!(c.jwt_key, KeySource::File(ref p) if p.ends_with("jwt-ed25519.pem")));
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_real_settings() {
+        let err = config(&[("EDGESHOP_ENV", "production")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must be set"), "{err}");
+        let err = config(&[
+            ("EDGESHOP_ENV", "production"),
+            ("EDGESHOP_BIND", "0.0.0.0:8080"),
+            ("DATABASE_URL", "postgres://db/shop"),
+            ("REDIS_URL", "redis://cache"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("EDGESHOP_JWT_PRIVATE_KEY"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        assert!(config(&[("EDGESHOP_BIND", "nowhere")]).is_err());
+        assert!(config(&[("EDGESHOP_ENV", "staging")]).is_err());
+        assert!(config(&[("DATABASE_MAX_CONNECTIONS", "many")]).is_err());
+    }
+}

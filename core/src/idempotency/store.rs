@@ -1,0 +1,156 @@
+//! The `idempotency_keys` table: claim a key, complete it with the response, or let it go.
+
+use sqlx::PgPool;
+
+use super::KEY_TTL_HOURS;
+
+/// A claim on a key that is still running longer than this is presumed dead (its process
+/// crashed) and may be taken over; handlers behind keys are themselves idempotent.
+const IN_PROGRESS_LEASE_SECONDS: i64 = 120;
+
+#[derive(Debug)]
+pub enum Claim {
+    /// First use (or a dead claim taken over): run the request.
+    Proceed,
+    /// The same request finished before: answer with its stored response.
+    Replay(StoredResponse),
+    /// The key was used for a different request.
+    Mismatch,
+    /// The first request with this key is still running.
+    InFlight,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    request_hash: String,
+    status: String,
+    response_status: Option<i16>,
+    response_headers: Option<serde_json::Value>,
+    response_body: Option<Vec<u8>>,
+    lease_expired: bool,
+}
+
+pub async fn claim(
+    db: &PgPool,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+) -> Result<Claim, sqlx::Error> {
+    // Two attempts: a key that expires or is released between our statements is simply claimed
+    // again on the second pass.
+    for _ in 0..2 {
+        let claimed: Option<bool> = sqlx::query_scalar(
+            "INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, status, expires_at)
+             VALUES ($1, $2, $3, 'IN_PROGRESS', now() + make_interval(hours => $4))
+             ON CONFLICT (scope, idempotency_key) DO UPDATE
+               SET request_hash = EXCLUDED.request_hash, status = 'IN_PROGRESS',
+                   response_status = NULL, response_headers = NULL, response_body = NULL,
+                   created_at = now(), expires_at = EXCLUDED.expires_at
+               WHERE idempotency_keys.expires_at < now()
+             RETURNING true",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(request_hash)
+        .bind(KEY_TTL_HOURS as i32)
+        .fetch_optional(db)
+        .await?;
+        if claimed.is_some() {
+            return Ok(Claim::Proceed);
+        }
+        let existing: Option<KeyRow> = sqlx::query_as(
+            "SELECT request_hash, status, response_status, response_headers, response_body,
+                        created_at < now() - make_interval(secs => $3) AS lease_expired
+                   FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(IN_PROGRESS_LEASE_SECONDS as f64)
+        .fetch_optional(db)
+        .await?;
+        let Some(row) = existing else {
+            continue;
+        };
+        if row.request_hash != request_hash {
+            return Ok(Claim::Mismatch);
+        }
+        if row.status == "COMPLETED" {
+            return Ok(Claim::Replay(StoredResponse {
+                status: row.response_status.map(|s| s as u16).unwrap_or(200),
+                headers: row
+                    .response_headers
+                    .and_then(|h| serde_json::from_value(h).ok())
+                    .unwrap_or_default(),
+                body: row.response_body.unwrap_or_default(),
+            }));
+        }
+        if !row.lease_expired {
+            return Ok(Claim::InFlight);
+        }
+        let taken: Option<bool> = sqlx::query_scalar(
+            "UPDATE idempotency_keys SET created_at = now()
+              WHERE scope = $1 AND idempotency_key = $2 AND status = 'IN_PROGRESS'
+                AND created_at < now() - make_interval(secs => $3)
+             RETURNING true",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(IN_PROGRESS_LEASE_SECONDS as f64)
+        .fetch_optional(db)
+        .await?;
+        return Ok(if taken.is_some() {
+            Claim::Proceed
+        } else {
+            Claim::InFlight
+        });
+    }
+    Ok(Claim::InFlight)
+}
+
+pub async fn complete(
+    db: &PgPool,
+    scope: &str,
+    key: &str,
+    response: &StoredResponse,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE idempotency_keys
+            SET status = 'COMPLETED', response_status = $3, response_headers = $4, response_body = $5
+          WHERE scope = $1 AND idempotency_key = $2",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(response.status as i16)
+    .bind(serde_json::to_value(&response.headers).unwrap_or_default())
+    .bind(&response.body)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Forgets a claim whose request failed on our side, so a retry runs afresh.
+pub async fn release(db: &PgPool, scope: &str, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2 AND status = 'IN_PROGRESS'",
+    )
+    .bind(scope)
+    .bind(key)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Deletes expired keys; run periodically.
+pub async fn purge_expired(db: &PgPool) -> Result<u64, sqlx::Error> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE expires_at < now()")
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}

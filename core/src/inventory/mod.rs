@@ -1,0 +1,13 @@
+//! Inventory: stock per (product, variant, warehouse). Reserved never exceeds total and
+//! nothing is negative; PostgreSQL enforces both, whatever the code above it does.
+
+pub mod routes;
+pub mod store;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    routes::router()
+}

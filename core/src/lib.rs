@@ -1,0 +1,23 @@
+//! edgeshop's regional core: the strongly consistent axum service behind the edge.
+//!
+//! One folder per bounded context (`users`, `catalog`, `inventory`, ...), each with its HTTP
+//! routes, its rules and its storage apart; cross-cutting plumbing (errors, extractors,
+//! idempotency, the outbox, Redis) lives beside them. `startup` assembles the application.
+
+pub mod auth;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod idempotency;
+pub mod inventory;
+pub mod kv;
+pub mod openapi;
+pub mod outbox;
+pub mod seed;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod users;

@@ -1,0 +1,19 @@
+//! The application context every handler shares (realworld-axum-sqlx's `ApiContext`).
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+
+use crate::auth::TokenKeys;
+use crate::config::Config;
+use crate::kv::Redis;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: PgPool,
+    pub redis: Redis,
+    pub keys: Arc<TokenKeys>,
+    pub metrics: PrometheusHandle,
+}

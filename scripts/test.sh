@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of edgeshop against real services: PostgreSQL and Redis are installed and
+# started where needed; each test gets a fresh database and its own Redis key prefix.
+
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+
+ensure_services
+ensure_rust_targets
+
+# sqlx::test keeps its bookkeeping in this database and creates one database per test beside it.
+export DATABASE_URL="${DATABASE_URL:-postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop_test}"
+ensure_database "$DATABASE_URL"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+
+say "unit, property and integration tests ..."
+cargo test --workspace --no-fail-fast
+
+say "the shared model and the edge must build for Wasm ..."
+cargo build -p shared-model -p edgeshop-edge --target wasm32-unknown-unknown
+
+say "all tests passed"
