@@ -260,6 +260,9 @@ async fn product_detail_has_variants_images_and_a_rating_summary(db: sqlx::PgPoo
     assert_eq!(p["variants"][1]["inStock"], false);
     assert_eq!(p["images"][0]["isPrimary"], true);
     assert_eq!(p["ratingSummary"]["average"], "4.50");
+    let ember = app.get(&format!("/api/products/{}", c.ember)).send().await;
+    assert_eq!(ember.json["ratingSummary"]["average"], "0.00");
+    assert_eq!(ember.json["price"], "19.99");
     assert_eq!(p["ratingSummary"]["histogram"]["5"], 0);
 
     app.get(&format!("/api/products/{}", c.fog))

@@ -182,6 +182,15 @@ impl fmt::Display for Money {
     }
 }
 
+/// The amount written with exactly the currency's minor units (`0` becomes `0.00`), so every
+/// amount on the wire has one spelling. Never rounds away a digit: amounts are stored exact.
+pub fn with_minor_units(mut amount: Decimal, currency: Currency) -> Decimal {
+    if amount.scale() < currency.minor_units() {
+        amount.rescale(currency.minor_units());
+    }
+    amount
+}
+
 /// Checks an amount that came from outside: not negative, no finer than the currency's minor
 /// unit, and small enough for the database's `NUMERIC(12,2)`.
 pub fn parse_amount(
@@ -262,6 +271,19 @@ mod tests {
         assert!(parse_amount("price", dec!(1.001), Currency::USD).is_err());
         assert!(parse_amount("price", dec!(10000000000), Currency::USD).is_err());
         assert!(parse_amount("price", dec!(0), Currency::USD).is_ok());
+    }
+
+    #[test]
+    fn amounts_are_written_with_their_minor_units() {
+        assert_eq!(with_minor_units(dec!(0), Currency::USD).to_string(), "0.00");
+        assert_eq!(
+            with_minor_units(dec!(5.1), Currency::USD).to_string(),
+            "5.10"
+        );
+        assert_eq!(
+            with_minor_units(dec!(5.125), Currency::USD).to_string(),
+            "5.125"
+        );
     }
 
     #[test]

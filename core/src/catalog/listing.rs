@@ -11,6 +11,7 @@ use shared_model::api::catalog::{
 };
 use shared_model::catalog::{ListingFilter, PRICE_RANGES, RATING_BUCKETS, SortOrder};
 use shared_model::ids::ProductId;
+use shared_model::money::with_minor_units;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::error::ApiError;
@@ -114,19 +115,27 @@ struct SummaryRow {
 
 impl SummaryRow {
     fn into_summary(self) -> Result<ProductSummary, ApiError> {
+        let currency = self.currency.parse()?;
         Ok(ProductSummary {
             product_id: ProductId::new(self.product_id),
             name: self.name,
             brand: self.brand,
-            price: self.base_price,
-            sale_price: self.sale_price,
-            currency: self.currency.parse()?,
+            price: with_minor_units(self.base_price, currency),
+            sale_price: self.sale_price.map(|p| with_minor_units(p, currency)),
+            currency,
             image_url: self.image_url,
-            rating: self.avg_rating,
+            rating: rating(self.avg_rating),
             review_count: self.review_count,
             in_stock: self.purchasable,
         })
     }
+}
+
+/// Ratings always with two decimals ("4.50", "0.00").
+pub(super) fn rating(average: Decimal) -> Decimal {
+    let mut average = average;
+    average.rescale(2);
+    average
 }
 
 /// The columns of a product summary, for any query over `products p`.

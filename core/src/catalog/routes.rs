@@ -195,11 +195,11 @@ async fn variants(
     }
     let filters: shared_model::catalog::Attributes = filters.into_iter().collect();
     shared_model::catalog::validate_attributes("attributes", &filters)?;
-    let price = store::visible_effective_price(&state.db, id)
+    let (price, currency) = store::visible_effective_price(&state.db, id)
         .await?
         .ok_or_else(|| product_not_found(id))?;
     let mut conn = state.db.acquire().await?;
-    let variants = store::variants_with_stock(&mut conn, id, price)
+    let variants = store::variants_with_stock(&mut conn, id, price, currency)
         .await?
         .into_iter()
         .filter(|v| {

@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use shared_model::Currency;
 use shared_model::api::catalog::{
     ImageView, ProductDetail, RatingSummary, ReviewView, VariantView,
 };
 use shared_model::catalog::{Attributes, CategoryRow, ValidProduct};
 use shared_model::ids::{CategoryId, ImageId, ProductId, ReviewId, SellerId, VariantId};
+use shared_model::money::with_minor_units;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::error::ApiError;
@@ -110,7 +112,13 @@ pub async fn product_detail(
     let Some(row) = row else {
         return Ok(None);
     };
-    let variants = variants_with_stock(&mut conn, product, row.effective_price).await?;
+    let variants = variants_with_stock(
+        &mut conn,
+        product,
+        row.effective_price,
+        row.currency.parse()?,
+    )
+    .await?;
     let has_stock: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM inventory i
                           LEFT JOIN product_variants v ON v.variant_id = i.variant_id
@@ -135,6 +143,7 @@ pub async fn product_detail(
     .await?;
     let reviews = recent_reviews(&mut conn, product).await?;
     let status = row.status.parse()?;
+    let currency = row.currency.parse()?;
     Ok(Some(ProductDetail {
         product_id: ProductId::new(row.product_id),
         seller_id: SellerId::new(row.seller_id),
@@ -143,15 +152,15 @@ pub async fn product_detail(
         brand: row.brand,
         description: row.description,
         sku: row.sku,
-        price: row.base_price,
-        sale_price: row.sale_price,
-        currency: row.currency.parse()?,
+        price: with_minor_units(row.base_price, currency),
+        sale_price: row.sale_price.map(|p| with_minor_units(p, currency)),
+        currency,
         in_stock: status == shared_model::catalog::ProductStatus::Active && has_stock,
         status,
         attributes: row.attributes.0,
         max_quantity_per_order: row.max_quantity_per_order,
         rating_summary: RatingSummary {
-            average: row.avg_rating,
+            average: super::listing::rating(row.avg_rating),
             count: row.review_count,
             histogram: (1..=5i16)
                 .map(|star| {
@@ -185,6 +194,7 @@ pub async fn variants_with_stock(
     conn: &mut PgConnection,
     product: ProductId,
     effective_price: Decimal,
+    currency: Currency,
 ) -> Result<Vec<VariantView>, ApiError> {
     let rows: Vec<VariantRow> = sqlx::query_as(
         "SELECT v.variant_id, v.sku, v.name, v.price_modifier, v.attributes,
@@ -204,25 +214,27 @@ pub async fn variants_with_stock(
             variant_id: VariantId::new(v.variant_id),
             sku: v.sku,
             name: v.name,
-            price_modifier: v.price_modifier,
-            price: effective_price + v.price_modifier,
+            price_modifier: with_minor_units(v.price_modifier, currency),
+            price: with_minor_units(effective_price + v.price_modifier, currency),
             attributes: v.attributes.0,
             in_stock: v.in_stock,
         })
         .collect())
 }
 
-/// The effective price of a visible product, for pricing its variants.
+/// The effective price and currency of a visible product, for pricing its variants.
 pub async fn visible_effective_price(
     db: &PgPool,
     product: ProductId,
-) -> Result<Option<Decimal>, ApiError> {
-    Ok(sqlx::query_scalar(
-        "SELECT effective_price FROM products WHERE product_id = $1 AND status <> 'INACTIVE'",
+) -> Result<Option<(Decimal, Currency)>, ApiError> {
+    let row: Option<(Decimal, String)> = sqlx::query_as(
+        "SELECT effective_price, currency FROM products WHERE product_id = $1 AND status <> 'INACTIVE'",
     )
     .bind(product.get())
     .fetch_optional(db)
-    .await?)
+    .await?;
+    row.map(|(price, currency)| Ok((price, currency.parse()?)))
+        .transpose()
 }
 
 #[derive(sqlx::FromRow)]
