@@ -293,40 +293,46 @@ pub async fn house_seller(db: &PgPool) -> Result<SellerId, ApiError> {
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the house seller row is missing")))
 }
 
+/// A product write whose `$2`-`$12` are the product's fields, in [`with_fields`]' order.
+type ProductWrite<'q> = sqlx::query::QueryAs<'q, Postgres, (i64, i64), sqlx::postgres::PgArguments>;
+
+fn with_fields<'q>(query: ProductWrite<'q>, product: &'q ValidProduct) -> ProductWrite<'q> {
+    query
+        .bind(product.category_id.get())
+        .bind(&product.name)
+        .bind(&product.description)
+        .bind(&product.brand)
+        .bind(product.sku.as_str())
+        .bind(product.base_price)
+        .bind(product.sale_price)
+        .bind(product.currency.as_str())
+        .bind(product.status.as_str())
+        .bind(sqlx::types::Json(&product.attributes))
+        .bind(product.max_quantity_per_order)
+}
+
 /// Inserts a product with its variants and images; the caller commits.
 pub async fn insert_product(
     tx: &mut Transaction<'_, Postgres>,
     seller: SellerId,
     product: &ValidProduct,
 ) -> Result<(ProductId, i64), ApiError> {
-    let (id, version): (i64, i64) = sqlx::query_as(
+    let insert = sqlx::query_as(
         "INSERT INTO products (seller_id, category_id, name, description, brand, sku, base_price,
                                sale_price, currency, status, attributes, max_quantity_per_order)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          RETURNING product_id, version",
     )
-    .bind(seller.get())
-    .bind(product.category_id.get())
-    .bind(&product.name)
-    .bind(&product.description)
-    .bind(&product.brand)
-    .bind(product.sku.as_str())
-    .bind(product.base_price)
-    .bind(product.sale_price)
-    .bind(product.currency.as_str())
-    .bind(product.status.as_str())
-    .bind(sqlx::types::Json(&product.attributes))
-    .bind(product.max_quantity_per_order)
-    .fetch_one(&mut **tx)
-    .await?;
+    .bind(seller.get());
+    let (id, version) = with_fields(insert, product).fetch_one(&mut **tx).await?;
     let id = ProductId::new(id);
     upsert_variants(tx, id, product).await?;
     replace_images(tx, id, product).await?;
     Ok((id, version))
 }
 
-/// Replaces a product's fields, variants and images. `owner`, when given, must own it.
-/// Answers the new version.
+/// Replaces a product's fields, variants and images. `owner`, when given, must own it;
+/// `seller`, when given, becomes its seller. Answers the new version.
 pub async fn update_product(
     tx: &mut Transaction<'_, Postgres>,
     id: ProductId,
@@ -349,28 +355,18 @@ pub async fn update_product(
             "this product belongs to another seller",
         ));
     }
-    let version: i64 = sqlx::query_scalar(
-        "UPDATE products SET seller_id = COALESCE($2, seller_id), category_id = $3, name = $4,
-                description = $5, brand = $6, sku = $7, base_price = $8, sale_price = $9,
-                currency = $10, status = $11, attributes = $12, max_quantity_per_order = $13,
+    let update = sqlx::query_as(
+        "UPDATE products SET seller_id = COALESCE($1, seller_id), category_id = $2, name = $3,
+                description = $4, brand = $5, sku = $6, base_price = $7, sale_price = $8,
+                currency = $9, status = $10, attributes = $11, max_quantity_per_order = $12,
                 version = version + 1, updated_at = now()
-          WHERE product_id = $1 RETURNING version",
+          WHERE product_id = $13 RETURNING product_id, version",
     )
-    .bind(id.get())
-    .bind(seller.map(SellerId::get))
-    .bind(product.category_id.get())
-    .bind(&product.name)
-    .bind(&product.description)
-    .bind(&product.brand)
-    .bind(product.sku.as_str())
-    .bind(product.base_price)
-    .bind(product.sale_price)
-    .bind(product.currency.as_str())
-    .bind(product.status.as_str())
-    .bind(sqlx::types::Json(&product.attributes))
-    .bind(product.max_quantity_per_order)
-    .fetch_one(&mut **tx)
-    .await?;
+    .bind(seller.map(SellerId::get));
+    let (_, version) = with_fields(update, product)
+        .bind(id.get())
+        .fetch_one(&mut **tx)
+        .await?;
     upsert_variants(tx, id, product).await?;
     replace_images(tx, id, product).await?;
     Ok(version)
