@@ -1,6 +1,6 @@
 //! Request guards: a handler that takes `CurrentUser` is for signed-in users, `SellerUser` for
-//! sellers, `AdminUser` for admins, `OptionalUser` for both guests and users. The check happens
-//! before the handler runs, so no handler can forget it.
+//! sellers, `AdminUser` for admins. The check happens before the handler runs, so no handler
+//! can forget it.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -70,27 +70,6 @@ impl FromRequestParts<AppState> for CurrentUser {
         };
         parts.extensions.insert(user);
         Ok(user)
-    }
-}
-
-/// A guest (no token) or a signed-in user. A token that is present but invalid is refused
-/// rather than silently treated as a guest.
-#[derive(Debug, Clone, Copy)]
-pub struct OptionalUser(pub Option<CurrentUser>);
-
-impl FromRequestParts<AppState> for OptionalUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        if bearer_token(parts)?.is_none() {
-            return Ok(OptionalUser(None));
-        }
-        CurrentUser::from_request_parts(parts, state)
-            .await
-            .map(|u| OptionalUser(Some(u)))
     }
 }
 
