@@ -87,6 +87,7 @@ pub fn state_with(config: Config, db: PgPool, keys: Option<TokenKeys>) -> anyhow
         db,
         keys: Arc::new(keys),
         metrics: telemetry::metrics_handle(),
+        listing_index: Arc::default(),
     })
 }
 
@@ -178,7 +179,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .context("serving HTTP")
 }
 
-fn spawn_background_jobs(state: &AppState) {
+/// The jobs a serving process runs beside requests: the listing index refresher and the
+/// idempotency-key purge.
+pub fn spawn_background_jobs(state: &AppState) {
+    catalog::listing_index_store::spawn_refresher(
+        state.listing_index.clone(),
+        state.db.clone(),
+        state.redis.clone(),
+    );
     let db = state.db.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60 * 60));

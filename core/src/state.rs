@@ -6,6 +6,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 
 use crate::auth::TokenKeys;
+use crate::catalog::listing_index_store::SharedListingIndex;
 use crate::config::Config;
 use crate::kv::Redis;
 
@@ -16,4 +17,6 @@ pub struct AppState {
     pub redis: Redis,
     pub keys: Arc<TokenKeys>,
     pub metrics: PrometheusHandle,
+    /// This process's in-memory listing index (see `catalog::listing_index`).
+    pub listing_index: Arc<SharedListingIndex>,
 }

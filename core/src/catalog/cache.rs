@@ -109,6 +109,13 @@ async fn try_lookup(redis: &Redis, entry: &Entry) -> redis::RedisResult<Lookup> 
     Ok(Lookup::Miss { generation })
 }
 
+/// The current catalog generation, if Redis knows one (it is created by the first lookup).
+pub async fn listing_generation(redis: &Redis) -> Option<i64> {
+    let key = Entry::listing(redis, "").generation_key;
+    let mut conn = redis.connection().await.ok()?;
+    conn.get::<_, Option<i64>>(key).await.ok().flatten()
+}
+
 /// Stores a freshly loaded value under the generation its lookup saw.
 pub async fn fill(redis: &Redis, entry: &Entry, generation: i64, json: &[u8]) {
     let mut value = Vec::with_capacity(8 + json.len());

@@ -5,6 +5,9 @@
 
 pub mod cache;
 pub mod listing;
+pub mod listing_index;
+pub mod listing_index_store;
+pub mod listing_sql;
 pub mod manage_routes;
 pub mod routes;
 pub mod store;

@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::cache::{self, Entry, Lookup};
-use super::listing::{self, Listing};
+use super::listing;
 use super::store::{self, Visibility};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{PathParam, QueryParams};
@@ -32,10 +32,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Answers from the cache, or loads, caches and answers. Values are cached as the JSON bytes
-/// that are sent, so a hit costs no serialisation.
+/// that are sent, so a hit costs no serialisation. The loader is told the generation it must
+/// be consistent with (none when Redis is unavailable and nothing will be cached).
 async fn cached_json<F, Fut, T>(state: &AppState, entry: Entry, load: F) -> ApiResult<Response>
 where
-    F: FnOnce() -> Fut,
+    F: FnOnce(Option<i64>) -> Fut,
     Fut: Future<Output = ApiResult<T>>,
     T: serde::Serialize,
 {
@@ -43,11 +44,11 @@ where
     let bytes = match lookup {
         Lookup::Hit(bytes) => bytes,
         Lookup::Miss { generation } => {
-            let json = serialise(&load().await?)?;
+            let json = serialise(&load(Some(generation)).await?)?;
             cache::fill(&state.redis, &entry, generation, &json).await;
             json.into()
         }
-        Lookup::Unavailable => serialise(&load().await?)?.into(),
+        Lookup::Unavailable => serialise(&load(None).await?)?.into(),
     };
     Ok(json_response(bytes))
 }
@@ -70,7 +71,7 @@ fn json_response(bytes: bytes::Bytes) -> Response {
     responses((status = 200, body = Vec<CategoryNode>)))]
 async fn categories(State(state): State<AppState>) -> ApiResult<Response> {
     let entry = Entry::category_tree(&state.redis);
-    cached_json(&state, entry, || async {
+    cached_json(&state, entry, |_| async {
         Ok(build_category_tree(&store::category_rows(&state.db).await?))
     })
     .await
@@ -120,22 +121,8 @@ async fn list_products(
         query.size.as_deref(),
     )?;
     let entry = Entry::listing(&state.redis, &canonical_query(&filter));
-    cached_json(&state, entry, || async {
-        let category_path = match filter.category {
-            Some(category) => Some(
-                store::category_path(&state.db, category)
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::not_found("category_not_found", format!("no category {category}"))
-                    })?,
-            ),
-            None => None,
-        };
-        let listing = Listing {
-            filter: &filter,
-            category_path: category_path.as_deref(),
-        };
-        listing::list_products(&state.db, &listing).await
+    cached_json(&state, entry, |generation| {
+        listing::list_products(&state, &filter, generation)
     })
     .await
 }
@@ -165,7 +152,7 @@ async fn product(
     PathParam(id): PathParam<ProductId>,
 ) -> ApiResult<Response> {
     let entry = Entry::product(&state.redis, id);
-    cached_json(&state, entry, || async {
+    cached_json(&state, entry, |_| async {
         store::product_detail(&state.db, id, Visibility::Public)
             .await?
             .ok_or_else(|| product_not_found(id))

@@ -160,7 +160,7 @@ pub async fn product_detail(
         attributes: row.attributes.0,
         max_quantity_per_order: row.max_quantity_per_order,
         rating_summary: RatingSummary {
-            average: super::listing::rating(row.avg_rating),
+            average: super::listing_sql::rating(row.avg_rating),
             count: row.review_count,
             histogram: (1..=5i16)
                 .map(|star| {
