@@ -49,6 +49,12 @@ ensure_postgres() {
     postgres_up || { say "PostgreSQL did not start"; return 1; }
   fi
   ensure_edgeshop_role
+  local version
+  version=$(PGPASSWORD=edgeshop psql -h "$EDGESHOP_PG_HOST" -p "$EDGESHOP_PG_PORT" -U edgeshop -d postgres -w -Atqc 'SHOW server_version_num')
+  if [ "$version" -lt 150000 ]; then
+    say "PostgreSQL 15 or newer is needed (the schema uses UNIQUE NULLS NOT DISTINCT); found $version"
+    return 1
+  fi
 }
 
 # psql as the database superuser: over TCP where the server trusts local connections,
