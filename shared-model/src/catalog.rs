@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
-use crate::ids::{CategoryId, ProductId, SellerId};
+use crate::ids::{CategoryId, SellerId};
 use crate::money::{Currency, MAX_AMOUNT, parse_amount};
 
 /// Listings are paged at most this deep (page × size), like a search engine's result window:
@@ -238,18 +238,21 @@ pub struct ListingFilter {
 }
 
 impl ListingFilter {
-    /// Parses the raw query parameters of `GET /api/products`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn parse(
-        category: Option<&str>,
-        brand: Option<&str>,
-        min_price: Option<&str>,
-        max_price: Option<&str>,
-        min_rating: Option<&str>,
-        sort: Option<&str>,
-        page: Option<&str>,
-        size: Option<&str>,
-    ) -> Result<Self, ModelError> {
+    /// Parses the query parameters of `GET /api/products`, looked up by their API names
+    /// (`category`, `brand`, `minPrice`, `maxPrice`, `minRating`, `sort`, `page`, `size`).
+    pub fn parse<'a>(param: impl Fn(&str) -> Option<&'a str>) -> Result<Self, ModelError> {
+        let (category, brand, min_price, max_price) = (
+            param("category"),
+            param("brand"),
+            param("minPrice"),
+            param("maxPrice"),
+        );
+        let (min_rating, sort, page, size) = (
+            param("minRating"),
+            param("sort"),
+            param("page"),
+            param("size"),
+        );
         let category = category
             .map(|c| {
                 CategoryId::parse(c)
@@ -475,30 +478,13 @@ pub fn validate_price_modifier(
     Ok(modifier.normalize())
 }
 
-/// A product id with the version its data was read at (cache keys and ETags use both).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ProductVersion {
-    pub product_id: ProductId,
-    pub version: i64,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
 
     fn parse(q: &[(&str, &str)]) -> Result<ListingFilter, ModelError> {
-        let get = |k: &str| q.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
-        ListingFilter::parse(
-            get("category"),
-            get("brand"),
-            get("minPrice"),
-            get("maxPrice"),
-            get("minRating"),
-            get("sort"),
-            get("page"),
-            get("size"),
-        )
+        ListingFilter::parse(|k| q.iter().find(|(key, _)| *key == k).map(|(_, v)| *v))
     }
 
     #[test]

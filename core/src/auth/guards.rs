@@ -21,7 +21,7 @@ pub struct CurrentUser {
 }
 
 /// The bearer token of a request, if it carries one. A malformed header is an error, not a guest.
-pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
+fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let Some(value) = parts.headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
@@ -73,6 +73,21 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// A signed-in caller who must have `role`; anyone else is refused with `code`.
+async fn with_role(
+    parts: &mut Parts,
+    state: &AppState,
+    role: Role,
+    code: &'static str,
+    message: &'static str,
+) -> Result<CurrentUser, ApiError> {
+    let user = CurrentUser::from_request_parts(parts, state).await?;
+    if user.role != role {
+        return Err(ApiError::forbidden(code, message));
+    }
+    Ok(user)
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUser(pub CurrentUser);
 
@@ -83,13 +98,14 @@ impl FromRequestParts<AppState> for AdminUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
-        if user.role != Role::Admin {
-            return Err(ApiError::forbidden(
-                "admin_only",
-                "only administrators may do this",
-            ));
-        }
+        let user = with_role(
+            parts,
+            state,
+            Role::Admin,
+            "admin_only",
+            "only administrators may do this",
+        )
+        .await?;
         Ok(AdminUser(user))
     }
 }
@@ -108,13 +124,14 @@ impl FromRequestParts<AppState> for SellerUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
-        if user.role != Role::Seller {
-            return Err(ApiError::forbidden(
-                "seller_only",
-                "only sellers may do this",
-            ));
-        }
+        let user = with_role(
+            parts,
+            state,
+            Role::Seller,
+            "seller_only",
+            "only sellers may do this",
+        )
+        .await?;
         let seller: Option<i64> = sqlx::query_scalar(
             "SELECT seller_id FROM sellers WHERE user_id = $1 AND status = 'ACTIVE'",
         )

@@ -353,18 +353,7 @@ mod tests {
     }
 
     fn filter(pairs: &[(&str, &str)]) -> ListingFilter {
-        let get = |k: &str| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
-        ListingFilter::parse(
-            get("category"),
-            get("brand"),
-            get("minPrice"),
-            get("maxPrice"),
-            get("minRating"),
-            get("sort"),
-            get("page"),
-            get("size"),
-        )
-        .unwrap()
+        ListingFilter::parse(|k| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| *v)).unwrap()
     }
 
     #[test]

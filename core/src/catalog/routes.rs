@@ -98,6 +98,22 @@ struct ListingQuery {
     size: Option<String>,
 }
 
+impl ListingQuery {
+    fn get(&self, name: &str) -> Option<&str> {
+        match name {
+            "category" => self.category.as_deref(),
+            "brand" => self.brand.as_deref(),
+            "minPrice" => self.min_price.as_deref(),
+            "maxPrice" => self.max_price.as_deref(),
+            "minRating" => self.min_rating.as_deref(),
+            "sort" => self.sort.as_deref(),
+            "page" => self.page.as_deref(),
+            "size" => self.size.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 /// Browse products by category, brand, price and rating, sorted and paged, with facet counts.
 #[utoipa::path(get, path = "/api/products", tag = "catalog", params(ListingQuery),
     responses(
@@ -110,16 +126,7 @@ async fn list_products(
     State(state): State<AppState>,
     QueryParams(query): QueryParams<ListingQuery>,
 ) -> ApiResult<Response> {
-    let filter = ListingFilter::parse(
-        query.category.as_deref(),
-        query.brand.as_deref(),
-        query.min_price.as_deref(),
-        query.max_price.as_deref(),
-        query.min_rating.as_deref(),
-        query.sort.as_deref(),
-        query.page.as_deref(),
-        query.size.as_deref(),
-    )?;
+    let filter = ListingFilter::parse(|name| query.get(name))?;
     let entry = Entry::listing(&state.redis, &canonical_query(&filter));
     cached_json(&state, entry, |generation| {
         listing::list_products(&state, &filter, generation)

@@ -245,11 +245,19 @@ pub async fn save_address(
         .execute(&mut *tx)
         .await?;
     }
-    let row = match existing {
-        None => sqlx::query_as::<_, AddressRow>(&format!(
+    // Both statements take the fields as $1-$8; an update also names the address as $9.
+    let sql = match existing {
+        None => format!(
             "INSERT INTO addresses (user_id, address_type, street_address, city, state, postal_code, country, is_default)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {ADDRESS_COLUMNS}"
-        ))
+        ),
+        Some(_) => format!(
+            "UPDATE addresses SET address_type = $2, street_address = $3, city = $4, state = $5,
+                    postal_code = $6, country = $7, is_default = $8, updated_at = now()
+              WHERE user_id = $1 AND address_id = $9 RETURNING {ADDRESS_COLUMNS}"
+        ),
+    };
+    let mut query = sqlx::query_as::<_, AddressRow>(&sql)
         .bind(user.get())
         .bind(fields.address_type.as_str())
         .bind(&fields.street_address)
@@ -257,27 +265,14 @@ pub async fn save_address(
         .bind(&fields.state)
         .bind(&fields.postal_code)
         .bind(&fields.country)
-        .bind(make_default)
-        .fetch_one(&mut *tx)
-        .await?,
-        Some(id) => sqlx::query_as::<_, AddressRow>(&format!(
-            "UPDATE addresses SET address_type = $3, street_address = $4, city = $5, state = $6,
-                    postal_code = $7, country = $8, is_default = $9, updated_at = now()
-              WHERE user_id = $1 AND address_id = $2 RETURNING {ADDRESS_COLUMNS}"
-        ))
-        .bind(user.get())
-        .bind(id.get())
-        .bind(fields.address_type.as_str())
-        .bind(&fields.street_address)
-        .bind(&fields.city)
-        .bind(&fields.state)
-        .bind(&fields.postal_code)
-        .bind(&fields.country)
-        .bind(make_default)
+        .bind(make_default);
+    if let Some(id) = existing {
+        query = query.bind(id.get());
+    }
+    let row = query
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or_else(address_not_found)?,
-    };
+        .ok_or_else(address_not_found)?;
     tx.commit().await?;
     row.into_response()
 }
