@@ -76,6 +76,10 @@ async fn login(
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let wrong = || ApiError::unauthorized("invalid_credentials", "wrong email or password");
+    // No password is this long: refuse before spending a hash on megabytes of input.
+    if request.password.len() > 4 * Password::MAX_CHARS {
+        return Err(wrong());
+    }
     // A malformed email cannot have an account; answer exactly as for a wrong password.
     let credentials = match Email::parse(&request.email) {
         Ok(email) => store::credentials_by_email(&state.db, email.as_str()).await?,
