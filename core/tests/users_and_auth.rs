@@ -134,6 +134,12 @@ async fn login_refuses_wrong_passwords_and_unknown_emails_alike(db: sqlx::PgPool
         unknown.json["error"]["message"]
     );
     assert_eq!(wrong.headers["www-authenticate"], "Bearer");
+    let huge = app
+        .post("/api/auth/login")
+        .json(&json!({"email": user.email, "password": "x".repeat(100_000)}))
+        .send()
+        .await;
+    huge.expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
 }
 
 #[sqlx::test(migrations = "../migrations")]
