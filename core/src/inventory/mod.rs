@@ -1,6 +1,10 @@
 //! Inventory: stock per (product, variant, warehouse). Reserved never exceeds total and
 //! nothing is negative; PostgreSQL enforces both, whatever the code above it does.
 
+pub mod counters;
+pub mod durable_writer;
+pub mod reservation_store;
+pub mod reservations;
 pub mod routes;
 pub mod store;
 

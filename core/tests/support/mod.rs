@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod redis_server;
 
 use std::sync::OnceLock;
 

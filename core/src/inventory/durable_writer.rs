@@ -1,0 +1,69 @@
+//! Group commit for reservations: concurrent checkouts hand their holds to one writer task,
+//! which makes everything waiting durable in one transaction. A hot SKU then costs one commit
+//! and one row update per batch instead of per buyer, which is what lets the PostgreSQL record
+//! keep up with the Redis hot path.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::reservation_store::{self, DurableReservation, WriteOutcome};
+
+/// Most reservations committed together: bounds one transaction's size and lock time.
+const MAX_BATCH: usize = 512;
+/// Requests waiting for the writer before new ones are turned away with back-pressure.
+const QUEUE: usize = 8192;
+
+type Reply = oneshot::Sender<Result<WriteOutcome, Arc<sqlx::Error>>>;
+
+#[derive(Clone)]
+pub struct DurableWriter {
+    queue: mpsc::Sender<(DurableReservation, Reply)>,
+}
+
+impl DurableWriter {
+    /// Starts the writer task (it stops when every handle is dropped).
+    pub fn spawn(db: PgPool) -> Self {
+        let (queue, mut incoming) = mpsc::channel::<(DurableReservation, Reply)>(QUEUE);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(MAX_BATCH);
+            // Wait for one, then take whatever else is already queued: the batch grows with
+            // the load and adds no delay when there is none.
+            while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                let reservations: Vec<&DurableReservation> = batch.iter().map(|(r, _)| r).collect();
+                metrics::histogram!("inventory_durable_batch_size")
+                    .record(reservations.len() as f64);
+                let result = reservation_store::write_batch(&db, &reservations).await;
+                match result {
+                    Ok(outcomes) => {
+                        for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
+                            let _ = reply.send(Ok(outcome));
+                        }
+                    }
+                    Err(err) => {
+                        let err = Arc::new(err);
+                        for (_, reply) in batch.drain(..) {
+                            let _ = reply.send(Err(err.clone()));
+                        }
+                    }
+                }
+            }
+        });
+        DurableWriter { queue }
+    }
+
+    /// Makes a reservation durable; returns once it is committed (or refused).
+    pub async fn write(
+        &self,
+        reservation: DurableReservation,
+    ) -> Result<WriteOutcome, Arc<sqlx::Error>> {
+        let (reply, answer) = oneshot::channel();
+        let closed = || Arc::new(sqlx::Error::PoolClosed);
+        self.queue
+            .send((reservation, reply))
+            .await
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+}

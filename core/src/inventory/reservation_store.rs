@@ -1,0 +1,382 @@
+//! SQL for reservations: the durable record every hold must have before a buyer hears
+//! "reserved", written many at a time, and the release/confirm/expiry transitions.
+//!
+//! Stock rows are always locked in `inventory_id` order, so concurrent batches from several
+//! processes cannot deadlock. The database's `inventory_reserved_within_total` check is the
+//! last word on overselling: whatever a cache believed, a reservation beyond the stock fails.
+
+use chrono::{DateTime, Utc};
+use shared_model::ids::{CheckoutId, InventoryId, OrderId, ProductId, SagaId, VariantId};
+use sqlx::{PgConnection, PgPool};
+
+/// One saga's reservation as it is made durable.
+#[derive(Debug, Clone)]
+pub struct DurableReservation {
+    pub saga: SagaId,
+    pub checkout: CheckoutId,
+    pub cart_id: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub rows: Vec<(InventoryId, u32)>,
+}
+
+/// Whether a durable write took, or the database refused it as beyond the stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    BeyondStock,
+}
+
+const INSERT_AND_COUNT: &str = "
+    WITH input AS (
+        SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::bigint[], $6::int[])
+                 AS t(saga_id, checkout_id, cart_id, expires_at, inventory_id, quantity)
+    ), inserted AS (
+        INSERT INTO inventory_reservations (saga_id, checkout_id, cart_id, expires_at, inventory_id, quantity)
+        SELECT saga_id, checkout_id, cart_id, expires_at, inventory_id, quantity FROM input
+        -- A retried saga finds its rows already there and adds nothing.
+        ON CONFLICT (saga_id, inventory_id) DO NOTHING
+        RETURNING inventory_id, quantity
+    ), totals AS (
+        SELECT inventory_id, sum(quantity)::int AS quantity FROM inserted GROUP BY inventory_id
+    )
+    UPDATE inventory i
+       SET quantity_reserved = i.quantity_reserved + t.quantity, version = i.version + 1, updated_at = now()
+      FROM totals t
+     WHERE i.inventory_id = t.inventory_id";
+
+async fn lock_rows(conn: &mut PgConnection, rows: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "SELECT 1 FROM inventory WHERE inventory_id = ANY($1) ORDER BY inventory_id FOR UPDATE",
+    )
+    .bind(rows)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
+async fn insert(conn: &mut PgConnection, batch: &[&DurableReservation]) -> Result<(), sqlx::Error> {
+    let mut sagas = Vec::new();
+    let mut checkouts = Vec::new();
+    let mut carts: Vec<Option<String>> = Vec::new();
+    let mut expiries = Vec::new();
+    let mut rows = Vec::new();
+    let mut quantities = Vec::new();
+    for reservation in batch {
+        for (row, quantity) in &reservation.rows {
+            sagas.push(reservation.saga.0);
+            checkouts.push(reservation.checkout.0);
+            carts.push(reservation.cart_id.clone());
+            expiries.push(reservation.expires_at);
+            rows.push(row.get());
+            quantities.push(*quantity as i32);
+        }
+    }
+    let mut distinct = rows.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    lock_rows(conn, &distinct).await?;
+    sqlx::query(INSERT_AND_COUNT)
+        .bind(&sagas)
+        .bind(&checkouts)
+        .bind(&carts)
+        .bind(&expiries)
+        .bind(&rows)
+        .bind(&quantities)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}
+
+fn beyond_stock(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|e| e.constraint())
+        .is_some_and(|c| c == "inventory_reserved_within_total")
+}
+
+/// Makes a batch durable in one transaction (one commit, one update per hot row). If the
+/// database refuses the batch because some reservation goes beyond the stock, each is retried
+/// alone so only the ones that do not fit are refused.
+pub async fn write_batch(
+    db: &PgPool,
+    batch: &[&DurableReservation],
+) -> Result<Vec<WriteOutcome>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    match insert(&mut tx, batch).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(vec![WriteOutcome::Written; batch.len()])
+        }
+        Err(err) if beyond_stock(&err) => {
+            tx.rollback().await?;
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for reservation in batch {
+                let mut tx = db.begin().await?;
+                match insert(&mut tx, &[*reservation]).await {
+                    Ok(()) => {
+                        tx.commit().await?;
+                        outcomes.push(WriteOutcome::Written);
+                    }
+                    Err(err) if beyond_stock(&err) => outcomes.push(WriteOutcome::BeyondStock),
+                    Err(err) => return Err(err),
+                }
+            }
+            Ok(outcomes)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// A stock row that may supply a line, with what PostgreSQL says is free.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CandidateRow {
+    pub inventory_id: i64,
+    pub product_id: i64,
+    pub variant_id: Option<i64>,
+    pub warehouse_id: i64,
+    pub quantity_available: i32,
+    /// 0 same state, 1 same country, 2 elsewhere: lower ships sooner.
+    pub distance_rank: i32,
+}
+
+/// The stock rows of these (product, variant) pairs in active warehouses, nearest to the
+/// shipping address first (same state, then same country, then any), ties by warehouse id.
+pub async fn candidates(
+    db: &PgPool,
+    items: &[(ProductId, Option<VariantId>)],
+    country: &str,
+    state: &str,
+) -> Result<Vec<CandidateRow>, sqlx::Error> {
+    let products: Vec<i64> = items.iter().map(|(p, _)| p.get()).collect();
+    let variants: Vec<Option<i64>> = items.iter().map(|(_, v)| v.map(VariantId::get)).collect();
+    sqlx::query_as(
+        "SELECT i.inventory_id, i.product_id, i.variant_id, i.warehouse_id, i.quantity_available,
+                CASE WHEN w.country = $3 AND w.state = $4 THEN 0 WHEN w.country = $3 THEN 1 ELSE 2 END AS distance_rank
+           FROM UNNEST($1::bigint[], $2::bigint[]) AS wanted(product_id, variant_id)
+           JOIN inventory i ON i.product_id = wanted.product_id
+                           AND i.variant_id IS NOT DISTINCT FROM wanted.variant_id
+           JOIN warehouses w ON w.warehouse_id = i.warehouse_id AND w.is_active
+          ORDER BY distance_rank, i.warehouse_id",
+    )
+    .bind(&products)
+    .bind(&variants)
+    .bind(country)
+    .bind(state)
+    .fetch_all(db)
+    .await
+}
+
+/// What PostgreSQL says is free on these rows.
+pub async fn available(
+    db: &PgPool,
+    rows: &[InventoryId],
+) -> Result<Vec<(InventoryId, i32)>, sqlx::Error> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.get()).collect();
+    let found: Vec<(i64, i32)> = sqlx::query_as(
+        "SELECT inventory_id, quantity_available FROM inventory WHERE inventory_id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(db)
+    .await?;
+    Ok(found
+        .into_iter()
+        .map(|(id, units)| (InventoryId::new(id), units))
+        .collect())
+}
+
+/// Reserves with row locks alone, for when Redis cannot be reached: slower, never wrong.
+/// Each line takes from its candidates in order; all or nothing. Answers the allocation, or
+/// `Err(short lines with the units that were free)`.
+pub async fn reserve_with_row_locks(
+    db: &PgPool,
+    reservation: &DurableReservation,
+    lines: &[(u32, Vec<InventoryId>)],
+) -> Result<Result<Vec<(InventoryId, u32)>, Vec<(usize, u32)>>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    // A retry of a saga that already holds stock answers what it holds.
+    let existing: Vec<(i64, i32)> = sqlx::query_as(
+        "SELECT inventory_id, quantity FROM inventory_reservations WHERE saga_id = $1 AND status = 'PENDING'",
+    )
+    .bind(reservation.saga.0)
+    .fetch_all(&mut *tx)
+    .await?;
+    if !existing.is_empty() {
+        tx.commit().await?;
+        return Ok(Ok(existing
+            .into_iter()
+            .map(|(id, q)| (InventoryId::new(id), q.max(0) as u32))
+            .collect()));
+    }
+    let mut rows: Vec<i64> = lines
+        .iter()
+        .flat_map(|(_, c)| c.iter().map(|r| r.get()))
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    let free: Vec<(i64, i32)> = sqlx::query_as(
+        "SELECT inventory_id, quantity_available FROM inventory WHERE inventory_id = ANY($1)
+          ORDER BY inventory_id FOR UPDATE",
+    )
+    .bind(&rows)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut free: std::collections::HashMap<i64, i32> = free.into_iter().collect();
+    let mut allocation = Vec::new();
+    let mut short = Vec::new();
+    for (index, (wanted, candidates)) in lines.iter().enumerate() {
+        let total: i64 = candidates
+            .iter()
+            .map(|r| i64::from(free.get(&r.get()).copied().unwrap_or(0).max(0)))
+            .sum();
+        if total < i64::from(*wanted) {
+            short.push((index, total as u32));
+            continue;
+        }
+        let mut left = *wanted as i32;
+        for row in candidates {
+            let units = free.entry(row.get()).or_insert(0);
+            let take = (*units).min(left).max(0);
+            if take > 0 {
+                *units -= take;
+                left -= take;
+                allocation.push((*row, take as u32));
+            }
+        }
+    }
+    if !short.is_empty() {
+        tx.rollback().await?;
+        return Ok(Err(short));
+    }
+    let durable = DurableReservation {
+        rows: allocation.clone(),
+        ..reservation.clone()
+    };
+    // Rows are locked already; the insert's own lock is a no-op re-lock in the same order.
+    insert(&mut tx, &[&durable]).await?;
+    tx.commit().await?;
+    Ok(Ok(allocation))
+}
+
+/// Ends a saga's pending reservations (released or expired) and gives their units back.
+/// Answers the rows that were released; none when there was nothing pending (idempotent).
+pub async fn release(
+    conn: &mut PgConnection,
+    saga: SagaId,
+    status: &str,
+) -> Result<Vec<(InventoryId, i32)>, sqlx::Error> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT inventory_id FROM inventory_reservations WHERE saga_id = $1 AND status = 'PENDING'",
+    )
+    .bind(saga.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut ids: Vec<i64> = rows.into_iter().map(|(id,)| id).collect();
+    ids.sort_unstable();
+    lock_rows(conn, &ids).await?;
+    let released: Vec<(i64, i32)> = sqlx::query_as(
+        "WITH ended AS (
+            UPDATE inventory_reservations SET status = $2, updated_at = now()
+             WHERE saga_id = $1 AND status = 'PENDING'
+            RETURNING inventory_id, quantity
+         ), totals AS (SELECT inventory_id, sum(quantity)::int AS quantity FROM ended GROUP BY inventory_id),
+         updated AS (
+            UPDATE inventory i SET quantity_reserved = i.quantity_reserved - t.quantity,
+                   version = i.version + 1, updated_at = now()
+              FROM totals t WHERE i.inventory_id = t.inventory_id
+            RETURNING i.inventory_id
+         )
+         SELECT inventory_id, quantity FROM totals",
+    )
+    .bind(saga.0)
+    .bind(status)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(released
+        .into_iter()
+        .map(|(id, q)| (InventoryId::new(id), q))
+        .collect())
+}
+
+/// Turns a saga's pending reservations into a sale: the units leave the stock (total and
+/// reserved both drop) and the reservations point at the order. Idempotent.
+pub async fn confirm(
+    conn: &mut PgConnection,
+    saga: SagaId,
+    order: OrderId,
+) -> Result<Vec<(InventoryId, i32)>, sqlx::Error> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT inventory_id FROM inventory_reservations WHERE saga_id = $1 AND status = 'PENDING'",
+    )
+    .bind(saga.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut ids: Vec<i64> = rows.into_iter().map(|(id,)| id).collect();
+    ids.sort_unstable();
+    lock_rows(conn, &ids).await?;
+    let confirmed: Vec<(i64, i32)> = sqlx::query_as(
+        "WITH sold AS (
+            UPDATE inventory_reservations SET status = 'CONFIRMED', order_id = $2, updated_at = now()
+             WHERE saga_id = $1 AND status = 'PENDING'
+            RETURNING inventory_id, quantity
+         ), totals AS (SELECT inventory_id, sum(quantity)::int AS quantity FROM sold GROUP BY inventory_id),
+         updated AS (
+            UPDATE inventory i SET quantity_total = i.quantity_total - t.quantity,
+                   quantity_reserved = i.quantity_reserved - t.quantity,
+                   version = i.version + 1, updated_at = now()
+              FROM totals t WHERE i.inventory_id = t.inventory_id
+            RETURNING i.inventory_id
+         )
+         SELECT inventory_id, quantity FROM totals",
+    )
+    .bind(saga.0)
+    .bind(order.get())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(confirmed
+        .into_iter()
+        .map(|(id, q)| (InventoryId::new(id), q))
+        .collect())
+}
+
+/// The state of each saga's reservations: (any pending, any confirmed).
+pub async fn saga_states(
+    db: &PgPool,
+    sagas: &[SagaId],
+) -> Result<Vec<(SagaId, bool, bool)>, sqlx::Error> {
+    let ids: Vec<uuid::Uuid> = sagas.iter().map(|s| s.0).collect();
+    let rows: Vec<(uuid::Uuid, bool, bool)> = sqlx::query_as(
+        "SELECT saga_id, bool_or(status = 'PENDING'), bool_or(status = 'CONFIRMED')
+           FROM inventory_reservations WHERE saga_id = ANY($1) GROUP BY saga_id",
+    )
+    .bind(&ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(s, p, c)| (SagaId(s), p, c))
+        .collect())
+}
+
+/// Where each reserved unit of a saga comes from, for the order's lines.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReservedRow {
+    pub inventory_id: i64,
+    pub product_id: i64,
+    pub variant_id: Option<i64>,
+    pub warehouse_id: i64,
+    pub quantity: i32,
+    pub status: String,
+}
+
+pub async fn reserved_rows(
+    conn: &mut PgConnection,
+    saga: SagaId,
+) -> Result<Vec<ReservedRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.inventory_id, i.product_id, i.variant_id, i.warehouse_id, r.quantity, r.status
+           FROM inventory_reservations r JOIN inventory i ON i.inventory_id = r.inventory_id
+          WHERE r.saga_id = $1 ORDER BY r.reservation_id",
+    )
+    .bind(saga.0)
+    .fetch_all(conn)
+    .await
+}
