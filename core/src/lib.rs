@@ -16,6 +16,7 @@ pub mod inventory;
 pub mod kv;
 pub mod openapi;
 pub mod outbox;
+pub mod payments;
 pub mod seed;
 pub mod startup;
 pub mod state;
