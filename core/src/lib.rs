@@ -14,6 +14,7 @@ pub mod http;
 pub mod idempotency;
 pub mod inventory;
 pub mod kv;
+pub mod notifications;
 pub mod openapi;
 pub mod outbox;
 pub mod payments;

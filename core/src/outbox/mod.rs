@@ -1,6 +1,19 @@
 //! The transactional outbox: an event is written in the same transaction as the change it
 //! describes, so it exists if and only if the change committed. A relay delivers the table to
-//! the event bus in order; consumers dedupe by event id.
+//! the event bus in order per partition key; consumers dedupe by event id.
+//!
+//! `relay` elects one relaying process and drives delivery; `publish` is the seam between the
+//! relay and the bus (today in-process dispatch to [`Consumer`]s, later Kafka); `consumers`
+//! holds the in-process consumers of the core itself.
+
+pub mod consumers;
+pub mod publish;
+pub mod relay;
+
+pub use publish::{InProcess, OutboxEvent, Outcome, Publisher};
+pub use relay::{
+    Consumer, ConsumerError, HandleFuture, Relay, RelayConfig, RelayError, RetryPolicy,
+};
 
 use serde::Serialize;
 use shared_model::events::{DomainEvent, EventEnvelope, EventMetadata};
@@ -27,6 +40,12 @@ pub fn envelope<P: DomainEvent>(
     )
 }
 
+/// The channel `enqueue` notifies, so a listening relay wakes as soon as the event commits.
+pub const NOTIFY_CHANNEL: &str = "outbox";
+
+/// Writes `envelope` to the outbox on `conn`, which should be the transaction of the change
+/// the event describes. Also queues a `NOTIFY outbox`: PostgreSQL delivers it only when (and
+/// if) that transaction commits, so the relay never wakes for an event it cannot see.
 pub async fn enqueue<P: DomainEvent + Serialize>(
     conn: &mut PgConnection,
     envelope: &EventEnvelope<P>,
@@ -42,7 +61,11 @@ pub async fn enqueue<P: DomainEvent + Serialize>(
     .bind(envelope.partition_key())
     .bind(envelope.event_type().as_str())
     .bind(json)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(NOTIFY_CHANNEL)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

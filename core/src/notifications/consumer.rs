@@ -1,0 +1,111 @@
+//! The notification consumer (`notifications`): ORDER_CREATED becomes an ORDER_CONFIRMED email
+//! and PAYMENT_FAILED a PAYMENT_FAILED email, both recorded PENDING for the sender.
+//!
+//! Dedupe is twofold: the relay's `processed_events` (per event id), and the table's own
+//! (saga, type, channel) key, so a re-emitted event (a new id for the same fact) or a
+//! redelivery past `processed_events` cannot notify a buyer twice. One PAYMENT_FAILED email per
+//! checkout, however many cards the buyer tries.
+
+use serde_json::json;
+use shared_model::events::{EventEnvelope, EventPayload, OrderCreated, PaymentFailed, topics};
+use sqlx::PgConnection;
+
+use super::store::{self, Channel, NewNotification};
+use crate::outbox::relay::{Consumer, ConsumerError, HandleFuture};
+
+pub const ORDER_CONFIRMED: &str = "ORDER_CONFIRMED";
+pub const PAYMENT_FAILED: &str = "PAYMENT_FAILED";
+
+pub struct NotificationConsumer;
+
+impl NotificationConsumer {
+    pub const NAME: &'static str = "notifications";
+}
+
+impl Consumer for NotificationConsumer {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn topics(&self) -> &'static [&'static str] {
+        &[topics::ORDER, topics::PAYMENT]
+    }
+
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a EventEnvelope<EventPayload>,
+    ) -> HandleFuture<'a> {
+        Box::pin(async move {
+            match &event.payload {
+                EventPayload::OrderCreated(order) => order_confirmed(conn, event, order).await,
+                EventPayload::PaymentFailed(failed) => payment_failed(conn, event, failed).await,
+                _ => Ok(()),
+            }
+        })
+    }
+}
+
+async fn order_confirmed(
+    conn: &mut PgConnection,
+    event: &EventEnvelope<EventPayload>,
+    order: &OrderCreated,
+) -> Result<(), ConsumerError> {
+    let notification = NewNotification {
+        user_id: order.user_id,
+        channel: Channel::Email,
+        notification_type: ORDER_CONFIRMED,
+        saga_id: event.saga_id,
+        order_id: Some(order.order_id),
+        // An order always comes from a checkout saga; should one not, the order is the fact.
+        dedupe_key: event
+            .saga_id
+            .is_none()
+            .then(|| format!("order:{}:{ORDER_CONFIRMED}", order.order_id)),
+        payload: json!({
+            "orderId": order.order_id,
+            "orderNumber": order.order_number,
+            "totalAmount": order.total_amount,
+            "currency": order.currency,
+        }),
+    };
+    let created = store::record_pending(conn, &notification).await?;
+    if !created {
+        tracing::debug!(order_id = %order.order_id, "order confirmation already recorded");
+    }
+    Ok(())
+}
+
+async fn payment_failed(
+    conn: &mut PgConnection,
+    event: &EventEnvelope<EventPayload>,
+    failed: &PaymentFailed,
+) -> Result<(), ConsumerError> {
+    // The payload does not name the buyer; the saga does.
+    let Some(saga) = event.saga_id else {
+        tracing::warn!(event_id = %event.event_id, payment_id = %failed.payment_id,
+            "PAYMENT_FAILED without a saga: nobody to notify");
+        return Ok(());
+    };
+    let Some(owner) = store::saga_owner(conn, saga).await? else {
+        tracing::warn!(event_id = %event.event_id, saga_id = %saga,
+            "PAYMENT_FAILED for an unknown saga: nobody to notify");
+        return Ok(());
+    };
+    let notification = NewNotification {
+        user_id: owner.user_id,
+        channel: Channel::Email,
+        notification_type: PAYMENT_FAILED,
+        saga_id: Some(saga),
+        order_id: owner.order_id,
+        dedupe_key: None,
+        payload: json!({
+            "paymentId": failed.payment_id,
+            "failureReason": failed.failure_reason,
+            "failureCode": failed.failure_code,
+            "retryable": failed.retryable,
+        }),
+    };
+    store::record_pending(conn, &notification).await?;
+    Ok(())
+}
