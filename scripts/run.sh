@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the shop on this machine: PostgreSQL and Redis (installed and started where needed),
-# a seeded demo catalog, and the core API on http://127.0.0.1:8080.
+# the sandbox payment gateway on http://127.0.0.1:8090, a seeded demo catalog, and the core API
+# on http://127.0.0.1:8080.
 #
 #   ./scripts/run.sh              # 10,000 demo products
 #   EDGESHOP_SEED_PRODUCTS=100000 ./scripts/run.sh
@@ -18,8 +19,16 @@ export EDGESHOP_BIND="${EDGESHOP_BIND:-127.0.0.1:8080}"
 export EDGESHOP_JWT_PRIVATE_KEY_FILE="${EDGESHOP_JWT_PRIVATE_KEY_FILE:-.dev/keys/jwt-ed25519.pem}"
 
 say "building ..."
-cargo build --release -p edgeshop-core --bin edgeshop-core
+cargo build --release -p edgeshop-core --bin edgeshop-core -p edgeshop-gateway --bin edgeshop-gateway
 core="${CARGO_TARGET_DIR:-target}/release/edgeshop-core"
+gateway="${CARGO_TARGET_DIR:-target}/release/edgeshop-gateway"
+
+# The sandbox card gateway the core charges (stopped with the shop).
+export GATEWAY_BIND="${GATEWAY_BIND:-127.0.0.1:8090}"
+export PAYMENT_GATEWAY_URL="${PAYMENT_GATEWAY_URL:-http://${GATEWAY_BIND}}"
+"$gateway" &
+gateway_pid=$!
+trap 'kill "$gateway_pid" 2>/dev/null || true' EXIT
 
 "$core" seed --products "${EDGESHOP_SEED_PRODUCTS:-10000}"
 "$core" user create --email admin@edgeshop.local --password edgeshop-admin --role admin \
@@ -27,4 +36,5 @@ core="${CARGO_TARGET_DIR:-target}/release/edgeshop-core"
 
 say "demo accounts: admin@edgeshop.local / edgeshop-admin; customers and sellers *@demo.edgeshop.local / edgeshop-demo"
 say "catalog API: http://${EDGESHOP_BIND}/api/products   API document: http://${EDGESHOP_BIND}/api/openapi.json"
-exec "$core" serve
+say "sandbox gateway: ${PAYMENT_GATEWAY_URL} (test cards: tok_visa, tok_chargeDeclined, tok_insufficientFunds, tok_timeout, tok_errorAfterCapture)"
+"$core" serve

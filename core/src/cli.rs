@@ -6,6 +6,7 @@ use shared_model::auth::Role;
 use shared_model::users::{Email, Password, parse_name};
 
 use crate::auth::password;
+use crate::checkout::jobs;
 use crate::config::Config;
 use crate::seed::{SeedOptions, seed_catalog};
 use crate::startup::{self, MIGRATOR};
@@ -36,6 +37,14 @@ pub enum Command {
         #[arg(long, default_value_t = 2024)]
         rng_seed: u64,
     },
+    /// Once: release expired checkouts, then continue or compensate sagas stuck longer than
+    /// EDGESHOP_SAGA_STUCK_AFTER_SECONDS (or --stuck-after-seconds).
+    Recover {
+        #[arg(long)]
+        stuck_after_seconds: Option<u64>,
+    },
+    /// Once: reconcile reservations, payments and orders across the stores.
+    Reconcile,
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -104,6 +113,54 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     report.sellers,
                     report.elapsed.as_secs_f64()
                 );
+            }
+            Ok(())
+        }
+        Command::Recover {
+            stuck_after_seconds,
+        } => {
+            let stuck_after = stuck_after_seconds
+                .map(std::time::Duration::from_secs)
+                .unwrap_or(config.saga_stuck_after);
+            let state = startup::build_state(config).await?;
+            MIGRATOR
+                .run(&state.db)
+                .await
+                .context("running migrations")?;
+            let swept = jobs::sweep_expired(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let recovered = jobs::recover_stuck(&state, stuck_after)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "expired checkouts released: {}; reservations without a saga released: {}; holds repaired: {}; sagas recovered: {}; failures: {}",
+                swept.expired_checkouts,
+                swept.orphan_reservations,
+                swept.repaired_holds,
+                recovered.recovered_sagas,
+                swept.failed + recovered.failed
+            );
+            if swept.failed + recovered.failed > 0 {
+                bail!("some sagas could not be recovered; see the log");
+            }
+            Ok(())
+        }
+        Command::Reconcile => {
+            let state = startup::build_state(config).await?;
+            MIGRATOR
+                .run(&state.db)
+                .await
+                .context("running migrations")?;
+            let report = jobs::reconcile(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "orphaned reservations released: {}; sagas settled: {}; failures: {}",
+                report.orphan_reservations, report.recovered_sagas, report.failed
+            );
+            if report.failed > 0 {
+                bail!("some records could not be reconciled; see the log");
             }
             Ok(())
         }

@@ -27,6 +27,20 @@ pub struct Config {
     pub jwt_key: KeySource,
     pub request_timeout: Duration,
     pub log_format: LogFormat,
+    pub payment_gateway_url: String,
+    pub payment_gateway_secret_key: String,
+    /// The limit for one attempt at the gateway (retries come on top).
+    pub payment_gateway_timeout: Duration,
+    /// How long a checkout holds its stock and its prices (15 minutes).
+    pub checkout_ttl: Duration,
+    /// How often expired checkouts are released (30 s).
+    pub sweep_interval: Duration,
+    /// A saga without progress for this long is recovered (15 minutes).
+    pub saga_stuck_after: Duration,
+    /// Crash-test hook: abort the process right after this saga step commits
+    /// (`RESERVE_INVENTORY`, `PROCESS_PAYMENT`, `CREATE_ORDER`, `CONFIRM_INVENTORY`). Refused in
+    /// production.
+    pub fault_crash_after: Option<String>,
 }
 
 /// Where the Ed25519 token-signing key comes from.
@@ -48,6 +62,8 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop";
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const DEFAULT_DEV_KEY_FILE: &str = ".dev/keys/jwt-ed25519.pem";
+pub const DEFAULT_PAYMENT_GATEWAY_URL: &str = "http://127.0.0.1:8090";
+pub const DEFAULT_PAYMENT_GATEWAY_SECRET_KEY: &str = "sk_test_edgeshop";
 
 impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
@@ -108,7 +124,46 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(other) => bail!("EDGESHOP_LOG_FORMAT must be pretty or json, not {other:?}"),
         };
+        let seconds = |name: &str, default: u64| -> anyhow::Result<Duration> {
+            Ok(Duration::from_secs(
+                get(name)
+                    .map(|v| {
+                        v.parse::<u64>()
+                            .with_context(|| format!("{name} must be a number of seconds"))
+                    })
+                    .transpose()?
+                    .unwrap_or(default),
+            ))
+        };
+        let payment_gateway_url = required("PAYMENT_GATEWAY_URL", DEFAULT_PAYMENT_GATEWAY_URL)?;
+        let payment_gateway_secret_key = required(
+            "PAYMENT_GATEWAY_SECRET_KEY",
+            DEFAULT_PAYMENT_GATEWAY_SECRET_KEY,
+        )?;
+        let payment_gateway_timeout = Duration::from_millis(
+            get("PAYMENT_GATEWAY_TIMEOUT_MS")
+                .map(|v| {
+                    v.parse::<u64>()
+                        .context("PAYMENT_GATEWAY_TIMEOUT_MS must be a number")
+                })
+                .transpose()?
+                .unwrap_or(3_000),
+        );
+        let checkout_ttl = seconds("CHECKOUT_TTL_SECONDS", 15 * 60)?;
+        let sweep_interval = seconds("EDGESHOP_SWEEP_INTERVAL_SECONDS", 30)?;
+        let saga_stuck_after = seconds("EDGESHOP_SAGA_STUCK_AFTER_SECONDS", 15 * 60)?;
+        let fault_crash_after = get("EDGESHOP_FAULT_CRASH_AFTER");
+        if production && fault_crash_after.is_some() {
+            bail!("EDGESHOP_FAULT_CRASH_AFTER is a crash-test hook and is refused in production");
+        }
         Ok(Config {
+            payment_gateway_url,
+            payment_gateway_secret_key,
+            payment_gateway_timeout,
+            checkout_ttl,
+            sweep_interval,
+            saga_stuck_after,
+            fault_crash_after,
             environment,
             bind,
             database_url,

@@ -34,6 +34,14 @@ pub enum ApiError {
     UnsupportedMediaType { message: String },
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
+    /// A refusal that carries structured detail (the short lines of an out-of-stock checkout).
+    #[error("{message}")]
+    Detailed {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        details: serde_json::Value,
+    },
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("internal error")]
@@ -133,6 +141,12 @@ impl ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, code, message.clone(), None)
             }
             ApiError::Database(err) => database_parts(err),
+            ApiError::Detailed {
+                status,
+                code,
+                message,
+                ..
+            } => (*status, code, message.clone(), None),
             ApiError::Internal(_) => internal(),
         }
     }
@@ -314,6 +328,10 @@ fn database_parts(err: &sqlx::Error) -> (StatusCode, &'static str, String, Optio
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message, field) = self.parts();
+        let details = match &self {
+            ApiError::Detailed { details, .. } => Some(details.clone()),
+            _ => None,
+        };
         if status.is_server_error() {
             // Details stay in the log (with the request's correlation id), never in the answer.
             tracing::error!(error = ?self, "request failed");
@@ -325,6 +343,7 @@ impl IntoResponse for ApiError {
                 code: code.to_owned(),
                 message,
                 field,
+                details,
             },
         };
         let mut response = (status, axum::Json(body)).into_response();

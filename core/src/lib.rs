@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod checkout;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -16,8 +17,10 @@ pub mod inventory;
 pub mod kv;
 pub mod notifications;
 pub mod openapi;
+pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod pricing;
 pub mod seed;
 pub mod startup;
 pub mod state;

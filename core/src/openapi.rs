@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
     ),
     modifiers(&BearerAuth),
     tags(
-        (name = "auth"), (name = "users"), (name = "catalog"),
+        (name = "auth"), (name = "users"), (name = "catalog"), (name = "checkout"),
         (name = "sellers"), (name = "admin"), (name = "operations")
     )
 )]

@@ -19,10 +19,12 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::auth::TokenKeys;
 use crate::config::{Config, Environment};
 use crate::error::error_response;
+use crate::inventory::reservations::Reservations;
 use crate::kv::Redis;
 use crate::openapi::ApiDoc;
+use crate::payments::{GatewayClient, GatewaySettings};
 use crate::state::AppState;
-use crate::{catalog, health, idempotency, inventory, telemetry, users};
+use crate::{catalog, checkout, health, idempotency, inventory, outbox, telemetry, users};
 
 /// The migrations, embedded at build time from `migrations/`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -81,8 +83,17 @@ pub fn state_with(config: Config, db: PgPool, keys: Option<TokenKeys>) -> anyhow
         Some(keys) => keys,
         None => TokenKeys::load(&config.jwt_key, config.environment)?,
     };
+    let redis = Redis::new(&config.redis_url, &config.redis_key_prefix)?;
+    let mut gateway = GatewaySettings::new(
+        &config.payment_gateway_url,
+        &config.payment_gateway_secret_key,
+    );
+    gateway.attempt_timeout = config.payment_gateway_timeout;
     Ok(AppState {
-        redis: Redis::new(&config.redis_url, &config.redis_key_prefix)?,
+        reservations: Arc::new(Reservations::new(db.clone(), redis.clone())),
+        gateway: GatewayClient::new(gateway)
+            .map_err(|e| anyhow::anyhow!("configuring the payment gateway: {e}"))?,
+        redis,
         config: Arc::new(config),
         db,
         keys: Arc::new(keys),
@@ -98,6 +109,7 @@ pub fn app(state: AppState) -> Router {
         .merge(users::router())
         .merge(catalog::router())
         .merge(inventory::router())
+        .merge(checkout::router())
         .split_for_parts();
     let api = Arc::new(api);
     let timeout = state.config.request_timeout;
@@ -182,6 +194,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// The jobs a serving process runs beside requests: the listing index refresher and the
 /// idempotency-key purge.
 pub fn spawn_background_jobs(state: &AppState) {
+    checkout::jobs::spawn(state.clone());
+    outbox::relay::spawn(state);
     catalog::listing_index_store::spawn_refresher(
         state.listing_index.clone(),
         state.db.clone(),

@@ -8,7 +8,9 @@ use sqlx::PgPool;
 use crate::auth::TokenKeys;
 use crate::catalog::listing_index_store::SharedListingIndex;
 use crate::config::Config;
+use crate::inventory::reservations::Reservations;
 use crate::kv::Redis;
+use crate::payments::GatewayClient;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,4 +21,7 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// This process's in-memory listing index (see `catalog::listing_index`).
     pub listing_index: Arc<SharedListingIndex>,
+    /// Stock reservations: Redis counters in front of PostgreSQL's record.
+    pub reservations: Arc<Reservations>,
+    pub gateway: GatewayClient,
 }

@@ -455,3 +455,50 @@ async fn bad_stock_updates_are_refused(db: sqlx::PgPool) {
         .await;
     assert_eq!(warehouses.json.as_array().unwrap().len(), 2);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn setting_stock_updates_the_redis_counter_too(db: sqlx::PgPool) {
+    use edgeshop_core::inventory::counters;
+    use edgeshop_core::inventory::reservations::{LineRequest, ReserveRequest, ShipTo};
+    let app = TestApp::new(db.clone()).await;
+    let c = small_catalog(&db).await;
+    let admin = app.user(Role::Admin).await;
+    // A reservation loads the counter (10 - 2 = 8 left)...
+    let checkout = shared_model::ids::CheckoutId(uuid::Uuid::new_v4());
+    app.state
+        .reservations
+        .reserve(&ReserveRequest {
+            saga: shared_model::ids::SagaId::for_checkout(checkout),
+            checkout,
+            cart_id: None,
+            lines: vec![LineRequest {
+                product: shared_model::ids::ProductId::new(c.drizzle),
+                variant: None,
+                quantity: 2,
+            }],
+            ship_to: ShipTo {
+                country: "US".into(),
+                state: String::new(),
+            },
+            expires_at: chrono::Utc::now() + chrono::Duration::minutes(15),
+        })
+        .await
+        .unwrap();
+    // ...then an admin restocks to 30: 28 can be sold, in Redis as in PostgreSQL.
+    let set = app
+        .put("/api/admin/inventory")
+        .bearer(&admin.token)
+        .json(&json!({"productId": c.drizzle.to_string(), "warehouseId": c.warehouse_us.to_string(), "quantityTotal": 30}))
+        .send()
+        .await;
+    set.expect(StatusCode::OK);
+    assert_eq!(set.json["quantityAvailable"], 28);
+    let row =
+        shared_model::ids::InventoryId::parse(set.json["inventoryId"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        counters::counter(app.state.reservations.keys(), row)
+            .await
+            .unwrap(),
+        Some(28)
+    );
+}

@@ -243,7 +243,9 @@ pub struct CheckoutItem {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckoutInitiated {
     pub user_id: UserId,
-    pub cart_id: CartId,
+    /// The edge cart the lines came from, when the checkout started from one.
+    #[serde(default)]
+    pub cart_id: Option<CartId>,
     pub items: Vec<CheckoutItem>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "199.98"))]
     pub total_amount: Decimal,
@@ -583,7 +585,7 @@ mod tests {
         vec![
             CheckoutInitiated {
                 user_id: UserId::new(456),
-                cart_id: CartId::parse(CART).unwrap(),
+                cart_id: Some(CartId::parse(CART).unwrap()),
                 items: vec![CheckoutItem {
                     product_id: ProductId::new(123),
                     variant_id: None,

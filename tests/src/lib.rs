@@ -118,22 +118,45 @@ pub fn run_core(env: &[(String, String)], args: &[&str]) -> (bool, String, Strin
     )
 }
 
-/// A running `edgeshop-core serve`, killed when dropped.
-pub struct CoreProcess {
+/// A running server process (the core or the gateway), killed when dropped.
+pub struct ServerProcess {
     pub base_url: String,
     child: Child,
 }
 
-impl CoreProcess {
-    /// Starts the server and waits for the line that names its address.
+/// The core under `edgeshop-core serve`.
+pub type CoreProcess = ServerProcess;
+
+impl ServerProcess {
+    /// Starts `edgeshop-core serve` and waits for the line that names its address.
     pub fn start(env: &[(String, String)]) -> anyhow::Result<Self> {
-        let mut child = Command::new(core_binary())
-            .arg("serve")
+        Self::spawn(Command::new(core_binary()).arg("serve"), env)
+    }
+
+    /// Starts the sandbox payment gateway on a free port.
+    pub fn start_gateway(secret: &str, timeout_delay_ms: u64) -> anyhow::Result<Self> {
+        let env = vec![
+            ("GATEWAY_BIND".to_owned(), "127.0.0.1:0".to_owned()),
+            ("GATEWAY_SECRET_KEY".to_owned(), secret.to_owned()),
+            (
+                "GATEWAY_TIMEOUT_TOKEN_DELAY_MS".to_owned(),
+                timeout_delay_ms.to_string(),
+            ),
+            ("RUST_LOG".to_owned(), "warn".to_owned()),
+        ];
+        Self::spawn(
+            &mut Command::new(binary("edgeshop-gateway", "edgeshop-gateway")),
+            &env,
+        )
+    }
+
+    fn spawn(command: &mut Command, env: &[(String, String)]) -> anyhow::Result<Self> {
+        let mut child = command
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .context("starting edgeshop-core serve")?;
+            .context("starting a server process")?;
         let stdout = child.stdout.take().context("no stdout")?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -144,16 +167,36 @@ impl CoreProcess {
             }
         });
         match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(base_url) => Ok(CoreProcess { base_url, child }),
+            Ok(base_url) => Ok(ServerProcess { base_url, child }),
             Err(_) => {
                 let _ = child.kill();
-                bail!("edgeshop-core did not report its address within 60 s")
+                bail!("the server did not report its address within 60 s")
             }
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the process to end by itself (a crash-test hook aborting it).
+    pub fn wait_for_exit(mut self, within: Duration) -> anyhow::Result<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("the process did not exit within {within:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Sends SIGTERM and waits: answers whether the process exited cleanly.
@@ -166,11 +209,11 @@ impl CoreProcess {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        bail!("edgeshop-core did not stop within 10 s of SIGTERM")
+        bail!("the process did not stop within 10 s of SIGTERM")
     }
 }
 
-impl Drop for CoreProcess {
+impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -24,30 +24,66 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     if req.method() != Method::POST {
         return next.run(req).await;
     }
-    let Some(raw_key) = req.headers().get(HEADER) else {
-        return next.run(req).await;
-    };
-    match run(state, IdempotencyKey::parse(raw_key), req, next).await {
+    match run(state, req, next).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     }
 }
 
-async fn run(
-    state: AppState,
-    key: Result<IdempotencyKey, ApiError>,
-    req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let key = key?;
-    let Some(principal) = principal(&state, &req) else {
-        // A token is present but invalid: the handler will refuse it; nothing to remember.
-        return Ok(next.run(req).await);
-    };
+/// The key of a request: the `Idempotency-Key` header, or else an `idempotencyKey` field of a
+/// JSON body (for clients that cannot set headers, as the seed's pay request does).
+fn key_of(
+    parts: &axum::http::request::Parts,
+    body: &[u8],
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    if let Some(raw) = parts.headers.get(HEADER) {
+        return IdempotencyKey::parse(raw).map(Some);
+    }
+    let is_json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json || !body.windows(14).any(|w| w == b"idempotencyKey") {
+        return Ok(None);
+    }
+    let field = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("idempotencyKey")
+                .and_then(|k| k.as_str())
+                .map(str::to_owned)
+        });
+    match field {
+        Some(text) => HeaderValue::from_str(&text)
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_idempotency_key",
+                    "idempotencyKey must be visible ASCII",
+                )
+            })
+            .and_then(|v| IdempotencyKey::parse(&v))
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
+async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
+    let Some(key) = key_of(&parts, &bytes)? else {
+        return Ok(next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await);
+    };
+    let Some(principal) = principal(&state, &parts) else {
+        // A token is present but invalid: the handler will refuse it; nothing to remember.
+        return Ok(next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await);
+    };
     let scope = format!("{principal} {} {}", parts.method, parts.uri.path());
     let request_hash = hash_request(&parts.method, &parts.uri, &bytes);
     match store::claim(&state.db, &scope, key.as_str(), &request_hash).await? {
@@ -102,6 +138,8 @@ async fn run(
 /// and answers that depend on the moment (rate limits, sign-in state) are not.
 fn is_final(status: StatusCode) -> bool {
     !(status.is_server_error()
+        // 202: accepted but undecided (a payment whose outcome is unknown); a retry asks again.
+        || status == StatusCode::ACCEPTED
         || status == StatusCode::TOO_MANY_REQUESTS
         || status == StatusCode::UNAUTHORIZED
         || status == StatusCode::REQUEST_TIMEOUT)
@@ -109,8 +147,8 @@ fn is_final(status: StatusCode) -> bool {
 
 /// Who sent the request: keys are per caller, so two clients cannot collide or read each
 /// other's answers. `None` when a token is present but not valid.
-fn principal(state: &AppState, req: &Request) -> Option<String> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+fn principal(state: &AppState, parts: &axum::http::request::Parts) -> Option<String> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
         return Some("anonymous".to_owned());
     };
     let token = value.to_str().ok()?.split_once(' ')?.1.trim();

@@ -359,6 +359,7 @@ pub async fn saga_states(
 /// Where each reserved unit of a saga comes from, for the order's lines.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReservedRow {
+    pub reservation_id: i64,
     pub inventory_id: i64,
     pub product_id: i64,
     pub variant_id: Option<i64>,
@@ -372,7 +373,7 @@ pub async fn reserved_rows(
     saga: SagaId,
 ) -> Result<Vec<ReservedRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT r.inventory_id, i.product_id, i.variant_id, i.warehouse_id, r.quantity, r.status
+        "SELECT r.reservation_id, r.inventory_id, i.product_id, i.variant_id, i.warehouse_id, r.quantity, r.status
            FROM inventory_reservations r JOIN inventory i ON i.inventory_id = r.inventory_id
           WHERE r.saga_id = $1 ORDER BY r.reservation_id",
     )

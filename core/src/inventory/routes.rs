@@ -104,6 +104,8 @@ async fn set_stock(
     };
     outbox::enqueue(&mut tx, &outbox::envelope(event, None, &correlation.0)).await?;
     tx.commit().await?;
+    // The Redis counter takes the new figure now, not when it next drifts.
+    state.reservations.resync_counters(&[row.id()]).await?;
     cache::invalidate_product(&state.redis, update.product_id).await;
     Ok(Json(row.view()))
 }

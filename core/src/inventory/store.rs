@@ -21,6 +21,10 @@ pub struct InventoryRow {
 }
 
 impl InventoryRow {
+    pub fn id(&self) -> InventoryId {
+        InventoryId::new(self.inventory_id)
+    }
+
     pub fn view(&self) -> InventoryView {
         InventoryView {
             inventory_id: InventoryId::new(self.inventory_id),

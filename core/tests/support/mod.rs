@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod gateway;
 pub mod redis_server;
 
 use std::sync::OnceLock;
@@ -36,12 +37,24 @@ fn password_hash() -> &'static str {
 }
 
 pub fn test_config(redis_url: &str) -> Config {
+    test_config_with(redis_url, &[])
+}
+
+/// A test configuration with extra variables (`CHECKOUT_TTL_SECONDS`, `PAYMENT_GATEWAY_URL`, ...).
+pub fn test_config_with(redis_url: &str, extra: &[(&str, String)]) -> Config {
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
     let redis_url = redis_url.to_owned();
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
     Config::from_lookup(move |name| match name {
         "REDIS_URL" => Some(redis_url.clone()),
         "REDIS_KEY_PREFIX" => Some(prefix.clone()),
-        _ => None,
+        _ => extra
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone()),
     })
     .expect("test config")
 }
@@ -53,17 +66,22 @@ impl TestApp {
 
     /// An app whose Redis lives at `redis_url` (point it nowhere to test Redis outages).
     pub async fn with_redis(db: PgPool, redis_url: &str) -> Self {
-        let state = startup::state_with(
-            test_config(redis_url),
-            db.clone(),
-            Some(TokenKeys::generate()),
-        )
-        .expect("state");
+        Self::with_config(db, test_config(redis_url))
+    }
+
+    pub fn with_config(db: PgPool, config: Config) -> Self {
+        let state =
+            startup::state_with(config, db.clone(), Some(TokenKeys::generate())).expect("state");
         TestApp {
             router: startup::app(state.clone()),
             state,
             db,
         }
+    }
+
+    /// Rebuilds the router after the state was changed (a client swapped for a test's own).
+    pub fn rebuild(&mut self) {
+        self.router = startup::app(self.state.clone());
     }
 
     pub fn call(&self, method: Method, path: &str) -> Call<'_> {

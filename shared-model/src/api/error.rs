@@ -20,6 +20,10 @@ pub struct ErrorDetail {
     /// The offending field, in the request's camelCase, when one field is to blame.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub field: Option<String>,
+    /// Structured detail for the codes that have some (the short lines of `out_of_stock`, the
+    /// moved prices of `price_changed`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub details: Option<serde_json::Value>,
 }
 
 impl ErrorBody {
@@ -29,6 +33,7 @@ impl ErrorBody {
                 code: code.into(),
                 message: message.into(),
                 field: None,
+                details: None,
             },
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod checkout;
 pub mod error;
 pub mod inventory;
 pub mod users;

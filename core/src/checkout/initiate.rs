@@ -1,0 +1,384 @@
+//! `POST /api/checkout/initiate`: validate the lines against the catalog, price them from the
+//! source of truth, reserve the stock, and create the PENDING order and its saga (seed 7.1, 7.9).
+//!
+//! Nothing the client says about prices is charged: its `priceAtAddition` only decides whether a
+//! rise must be re-confirmed. The reservation comes first and everything else is written in one
+//! transaction after it, so a sold-out buyer costs no writes; a crash in between leaves a
+//! reservation without a saga, which the expiry sweep releases.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use serde_json::json;
+use shared_model::api::checkout::{
+    CheckoutView, InitiateCheckoutRequest, MAX_CHECKOUT_LINES, PriceChangeNotice, ShortItem,
+};
+use shared_model::events::{CheckoutInitiated, CheckoutItem, InventoryReserved, ReservedItem};
+use shared_model::ids::{CheckoutId, ProductId, ReservationId, SagaId, VariantId, WarehouseId};
+use shared_model::order::{OrderNumber, OrderStatus, SagaStep};
+use shared_model::pricing::price_change;
+use shared_model::{Currency, ModelError};
+
+use super::store::{self, Purchasable};
+use super::{crash_point, saga_log, view};
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult};
+use crate::inventory::reservation_store;
+use crate::inventory::reservations::{LineRequest, ReserveOutcome, ReserveRequest, ShipTo};
+use crate::orders::store::{self as orders, Actor, NewOrderItem};
+use crate::outbox;
+use crate::pricing::{self, LineToPrice};
+use crate::state::AppState;
+use crate::users;
+
+/// A validated line: what is bought and at which list prices.
+struct Line {
+    product: Purchasable,
+    quantity: u32,
+    seen_price: Option<Decimal>,
+}
+
+impl Line {
+    fn product_id(&self) -> ProductId {
+        ProductId::new(self.product.product_id)
+    }
+
+    fn variant_id(&self) -> Option<VariantId> {
+        self.product.variant_id.map(VariantId::new)
+    }
+}
+
+pub async fn initiate(
+    state: &AppState,
+    user: CurrentUser,
+    request: InitiateCheckoutRequest,
+    correlation_id: &str,
+) -> ApiResult<CheckoutView> {
+    let lines = validate_lines(state, &request).await?;
+    let shipping =
+        users::store::get_address(&state.db, user.user_id, request.shipping_address_id).await?;
+    let billing_id = request
+        .billing_address_id
+        .unwrap_or(request.shipping_address_id);
+    users::store::get_address(&state.db, user.user_id, billing_id).await?;
+    let currency: Currency = lines[0].product.currency.parse()?;
+    if lines
+        .iter()
+        .any(|l| l.product.currency != currency.as_str())
+    {
+        return Err(ModelError::invalid(
+            "items",
+            "all items of one checkout must be priced in one currency",
+        )
+        .into());
+    }
+
+    let breakdown = pricing::quote(
+        &state.db,
+        currency,
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| LineToPrice {
+                key: i.to_string(),
+                unit_base_price: l.product.base_price + l.product.price_modifier,
+                sale_price: l.product.sale_price.map(|s| s + l.product.price_modifier),
+                quantity: l.quantity,
+            })
+            .collect(),
+        &shipping.country,
+        &shipping.state,
+    )
+    .await?;
+    let notices = price_notices(&lines, &breakdown.lines);
+    let needs_confirmation: Vec<&PriceChangeNotice> = notices
+        .iter()
+        .filter(|n| n.change.needs_confirmation())
+        .collect();
+    if !needs_confirmation.is_empty() && !request.accept_price_changes {
+        return Err(ApiError::Detailed {
+            status: axum::http::StatusCode::CONFLICT,
+            code: "price_changed",
+            message: "prices rose by more than 5% since these items were added; confirm the new prices with acceptPriceChanges".into(),
+            details: json!({ "priceChanges": needs_confirmation }),
+        });
+    }
+
+    let checkout = CheckoutId(uuid::Uuid::new_v4());
+    let saga = SagaId::for_checkout(checkout);
+    let expires_at = Utc::now()
+        + chrono::Duration::from_std(state.config.checkout_ttl)
+            .unwrap_or(chrono::Duration::minutes(15));
+    let reservation = ReserveRequest {
+        saga,
+        checkout,
+        cart_id: request.cart_id.as_ref().map(|c| c.to_string()),
+        lines: lines
+            .iter()
+            .map(|l| LineRequest {
+                product: l.product_id(),
+                variant: l.variant_id(),
+                quantity: l.quantity,
+            })
+            .collect(),
+        ship_to: ShipTo {
+            country: shipping.country.clone(),
+            state: shipping.state.clone(),
+        },
+        expires_at,
+    };
+    let allocations = match state.reservations.reserve(&reservation).await? {
+        ReserveOutcome::Reserved(allocations) => allocations,
+        ReserveOutcome::Short(short) => {
+            let items: Vec<ShortItem> = short
+                .iter()
+                .map(|s| ShortItem {
+                    product_id: lines[s.line].product_id(),
+                    variant_id: lines[s.line].variant_id(),
+                    requested: s.requested,
+                    available: s.available,
+                })
+                .collect();
+            return Err(ApiError::Detailed {
+                status: axum::http::StatusCode::CONFLICT,
+                code: "out_of_stock",
+                message: "not enough stock for some items; nothing was reserved".into(),
+                details: json!({ "items": items }),
+            });
+        }
+    };
+    crash_point(state, SagaStep::ReserveInventory);
+
+    // The only warehouse of a line, when its units all come from one.
+    let mut warehouses: HashMap<usize, Vec<WarehouseId>> = HashMap::new();
+    for a in &allocations {
+        warehouses.entry(a.line).or_default().push(a.warehouse_id);
+    }
+    let now = Utc::now();
+    let order_number = OrderNumber::for_saga(saga, now);
+    let mut tx = state.db.begin().await?;
+    let order_id: i64 = sqlx::query_scalar(
+        "INSERT INTO orders (order_number, user_id, saga_id, checkout_id, subtotal, discount_amount, tax_amount,
+                             shipping_amount, total_amount, currency, shipping_address_id, billing_address_id,
+                             shipping_address)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING order_id",
+    )
+    .bind(order_number.as_str())
+    .bind(user.user_id.get())
+    .bind(saga.0)
+    .bind(checkout.0)
+    .bind(breakdown.subtotal)
+    .bind(breakdown.discount)
+    .bind(breakdown.tax)
+    .bind(breakdown.shipping)
+    .bind(breakdown.total)
+    .bind(currency.as_str())
+    .bind(request.shipping_address_id.get())
+    .bind(billing_id.get())
+    .bind(serde_json::to_value(&shipping).unwrap_or_default())
+    .fetch_one(&mut *tx)
+    .await?;
+    let order = shared_model::ids::OrderId::new(order_id);
+    let items: Vec<NewOrderItem> = lines
+        .iter()
+        .zip(&breakdown.lines)
+        .enumerate()
+        .map(|(i, (line, priced))| NewOrderItem {
+            product_id: line.product.product_id,
+            variant_id: line.product.variant_id,
+            seller_id: line.product.seller_id,
+            warehouse_id: match warehouses.get(&i).map(Vec::as_slice) {
+                Some([only]) => Some(only.get()),
+                _ => None,
+            },
+            quantity: line.quantity as i32,
+            unit_price: priced.unit_price,
+            discount: priced.coupon_discount + priced.member_discount,
+            total: priced.line_total,
+        })
+        .collect();
+    orders::insert_items(&mut tx, order, &items).await?;
+    orders::record_history(
+        &mut tx,
+        order,
+        None,
+        OrderStatus::Pending,
+        "checkout started",
+        Actor::User(user.user_id),
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO saga_state (saga_id, saga_type, status, current_step, order_id, checkout_id, user_id, payload,
+                                 expires_at)
+         VALUES ($1, 'CHECKOUT', 'IN_PROGRESS', 'RESERVE_INVENTORY', $2, $3, $4, $5, $6)",
+    )
+    .bind(saga.0)
+    .bind(order_id)
+    .bind(checkout.0)
+    .bind(user.user_id.get())
+    .bind(json!({ "cartId": request.cart_id, "priceChanges": notices }))
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
+    let reserved = reservation_store::reserved_rows(&mut tx, saga).await?;
+    let reserved_items: Vec<ReservedItem> = reserved
+        .iter()
+        .map(|r| ReservedItem {
+            reservation_id: ReservationId::new(r.reservation_id),
+            product_id: ProductId::new(r.product_id),
+            variant_id: r.variant_id.map(VariantId::new),
+            warehouse_id: WarehouseId::new(r.warehouse_id),
+            quantity_reserved: r.quantity.max(0) as u32,
+        })
+        .collect();
+    saga_log::log_step(
+        &mut tx,
+        saga,
+        SagaStep::ReserveInventory,
+        shared_model::order::SagaStepStatus::Started,
+        json!({}),
+    )
+    .await?;
+    saga_log::complete_step(
+        &mut tx,
+        saga,
+        SagaStep::ReserveInventory,
+        json!({ "items": reserved_items }),
+    )
+    .await?;
+    let initiated = CheckoutInitiated {
+        user_id: user.user_id,
+        cart_id: request.cart_id.clone(),
+        items: lines
+            .iter()
+            .zip(&breakdown.lines)
+            .map(|(l, p)| CheckoutItem {
+                product_id: l.product_id(),
+                variant_id: l.variant_id(),
+                quantity: l.quantity,
+                unit_price: p.unit_price,
+            })
+            .collect(),
+        total_amount: breakdown.total,
+        currency,
+        shipping_address_id: request.shipping_address_id,
+    };
+    outbox::enqueue(
+        &mut tx,
+        &outbox::envelope(initiated, Some(saga), correlation_id),
+    )
+    .await?;
+    let reserved_event = InventoryReserved {
+        items: reserved_items,
+        expires_at,
+    };
+    outbox::enqueue(
+        &mut tx,
+        &outbox::envelope(reserved_event, Some(saga), correlation_id),
+    )
+    .await?;
+    tx.commit().await?;
+    view::load(state, user, checkout).await
+}
+
+/// Checks every line against the catalog: known, on sale, variant valid, within the cap.
+/// Repeated lines of one product and variant are merged first.
+async fn validate_lines(
+    state: &AppState,
+    request: &InitiateCheckoutRequest,
+) -> ApiResult<Vec<Line>> {
+    if request.items.is_empty() {
+        return Err(ModelError::invalid("items", "a checkout needs at least one item").into());
+    }
+    if request.items.len() > MAX_CHECKOUT_LINES {
+        return Err(
+            ModelError::invalid("items", format!("at most {MAX_CHECKOUT_LINES} lines")).into(),
+        );
+    }
+    let mut merged: Vec<(ProductId, Option<VariantId>, u32, Option<Decimal>)> = Vec::new();
+    for (i, item) in request.items.iter().enumerate() {
+        if item.quantity == 0 {
+            return Err(
+                ModelError::invalid(format!("items[{i}].quantity"), "must be at least 1").into(),
+            );
+        }
+        match merged
+            .iter_mut()
+            .find(|(p, v, ..)| *p == item.product_id && *v == item.variant_id)
+        {
+            Some(existing) => existing.2 = existing.2.saturating_add(item.quantity),
+            None => merged.push((
+                item.product_id,
+                item.variant_id,
+                item.quantity,
+                item.price_at_addition,
+            )),
+        }
+    }
+    let keys: Vec<(ProductId, Option<VariantId>)> =
+        merged.iter().map(|(p, v, ..)| (*p, *v)).collect();
+    let found = store::purchasables(&state.db, &keys).await?;
+    merged
+        .into_iter()
+        .map(|(product_id, variant_id, quantity, seen_price)| {
+            let product = found
+                .iter()
+                .find(|f| {
+                    f.product_id == product_id.get()
+                        && f.variant_id == variant_id.map(VariantId::get)
+                })
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::unprocessable("unknown_product", format!("no product {product_id}"))
+                })?;
+            if product.status != "ACTIVE" {
+                return Err(ApiError::unprocessable(
+                    "product_unavailable",
+                    format!("{} is not for sale", product.name),
+                ));
+            }
+            if !product.variant_ok || (product.has_variants && variant_id.is_none()) {
+                return Err(ApiError::unprocessable(
+                    "unknown_variant",
+                    format!("{} needs a valid variantId", product.name),
+                ));
+            }
+            let cap = u32::try_from(product.max_quantity_per_order).unwrap_or(1);
+            if quantity > cap {
+                return Err(ModelError::invalid(
+                    "items",
+                    format!("at most {cap} of {} per order", product.name),
+                )
+                .into());
+            }
+            Ok(Line {
+                product,
+                quantity,
+                seen_price,
+            })
+        })
+        .collect()
+}
+
+/// Lines whose unit price moved since the buyer saw it.
+fn price_notices(
+    lines: &[Line],
+    priced: &[shared_model::pricing::PricedLine],
+) -> Vec<PriceChangeNotice> {
+    lines
+        .iter()
+        .zip(priced)
+        .filter_map(|(line, priced)| {
+            let previous = line.seen_price?;
+            let change = price_change(previous, priced.unit_price);
+            change.is_changed().then(|| PriceChangeNotice {
+                product_id: line.product_id(),
+                variant_id: line.variant_id(),
+                previous,
+                current: priced.unit_price,
+                change,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,278 @@
+//! SQL for checkouts: a checkout is its saga (`saga_state`) and its PENDING-then-decided order,
+//! so no table of its own; plus the payment attempts it made.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use shared_model::api::checkout::{CheckoutLine, PaymentAttempt};
+use shared_model::ids::{CheckoutId, OrderId, PaymentId, ProductId, SagaId, UserId, VariantId};
+use shared_model::order::PaymentStatus;
+use sqlx::{PgConnection, PgPool};
+
+use crate::error::ApiError;
+
+/// What a checkout needs to know about a product line being bought.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Purchasable {
+    pub product_id: i64,
+    pub variant_id: Option<i64>,
+    pub name: String,
+    pub sku: String,
+    pub seller_id: i64,
+    pub base_price: Decimal,
+    pub sale_price: Option<Decimal>,
+    pub price_modifier: Decimal,
+    pub currency: String,
+    pub status: String,
+    pub max_quantity_per_order: i32,
+    /// The variant asked for exists, belongs to the product and is on sale.
+    pub variant_ok: bool,
+    /// The product is sold by variant (then a variant must be named).
+    pub has_variants: bool,
+}
+
+pub async fn purchasables(
+    db: &PgPool,
+    items: &[(ProductId, Option<VariantId>)],
+) -> Result<Vec<Purchasable>, ApiError> {
+    let products: Vec<i64> = items.iter().map(|(p, _)| p.get()).collect();
+    let variants: Vec<Option<i64>> = items.iter().map(|(_, v)| v.map(VariantId::get)).collect();
+    Ok(sqlx::query_as(
+        "SELECT p.product_id, w.variant_id,
+                p.name || COALESCE(' (' || v.name || ')', '') AS name,
+                COALESCE(v.sku, p.sku) AS sku, p.seller_id, p.base_price, p.sale_price,
+                COALESCE(v.price_modifier, 0) AS price_modifier, p.currency, p.status,
+                p.max_quantity_per_order,
+                (w.variant_id IS NULL OR COALESCE(v.is_active, false)) AS variant_ok,
+                EXISTS (SELECT 1 FROM product_variants pv WHERE pv.product_id = p.product_id AND pv.is_active) AS has_variants
+           FROM UNNEST($1::bigint[], $2::bigint[]) AS w(product_id, variant_id)
+           JOIN products p ON p.product_id = w.product_id
+           LEFT JOIN product_variants v ON v.variant_id = w.variant_id AND v.product_id = p.product_id",
+    )
+    .bind(&products)
+    .bind(&variants)
+    .fetch_all(db)
+    .await?)
+}
+
+/// A checkout as stored: its saga and its order.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CheckoutRecord {
+    pub saga_id: uuid::Uuid,
+    pub checkout_id: uuid::Uuid,
+    pub user_id: i64,
+    pub saga_status: String,
+    pub current_step: Option<String>,
+    pub completed_steps: sqlx::types::Json<Vec<String>>,
+    pub expires_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub order_id: i64,
+    pub order_number: String,
+    pub order_status: String,
+    pub payment_status: String,
+    pub subtotal: Decimal,
+    pub discount_amount: Decimal,
+    pub tax_amount: Decimal,
+    pub shipping_amount: Decimal,
+    pub total_amount: Decimal,
+    pub currency: String,
+    pub payload: sqlx::types::Json<serde_json::Value>,
+}
+
+impl CheckoutRecord {
+    pub fn saga(&self) -> SagaId {
+        SagaId(self.saga_id)
+    }
+
+    pub fn checkout(&self) -> CheckoutId {
+        CheckoutId(self.checkout_id)
+    }
+
+    pub fn order(&self) -> OrderId {
+        OrderId::new(self.order_id)
+    }
+
+    pub fn user(&self) -> UserId {
+        UserId::new(self.user_id)
+    }
+
+    pub fn completed(&self, step: shared_model::order::SagaStep) -> bool {
+        self.completed_steps.0.iter().any(|s| s == step.as_str())
+    }
+}
+
+const RECORD: &str = "SELECT s.saga_id, s.checkout_id, s.user_id, s.status AS saga_status, s.current_step,
+        s.completed_steps, s.expires_at, s.updated_at, o.order_id, o.order_number, o.status AS order_status,
+        o.payment_status, o.subtotal, o.discount_amount, o.tax_amount, o.shipping_amount, o.total_amount,
+        o.currency, s.payload
+   FROM saga_state s JOIN orders o ON o.order_id = s.order_id";
+
+/// The checkout, locked for the rest of the caller's transaction when `lock` (one payment at a
+/// time per checkout).
+pub async fn load(
+    conn: &mut PgConnection,
+    checkout: CheckoutId,
+    lock: bool,
+) -> Result<Option<CheckoutRecord>, ApiError> {
+    let sql = format!(
+        "{RECORD} WHERE s.checkout_id = $1{}",
+        if lock { " FOR UPDATE OF s" } else { "" }
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(checkout.0)
+        .fetch_optional(conn)
+        .await?)
+}
+
+pub async fn load_by_saga(
+    conn: &mut PgConnection,
+    saga: SagaId,
+    lock: bool,
+) -> Result<Option<CheckoutRecord>, ApiError> {
+    let sql = format!(
+        "{RECORD} WHERE s.saga_id = $1{}",
+        if lock { " FOR UPDATE OF s" } else { "" }
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(saga.0)
+        .fetch_optional(conn)
+        .await?)
+}
+
+pub async fn lines(conn: &mut PgConnection, order: OrderId) -> Result<Vec<CheckoutLine>, ApiError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        product_id: i64,
+        variant_id: Option<i64>,
+        name: String,
+        sku: String,
+        quantity: i32,
+        unit_price: Decimal,
+        total_price: Decimal,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT i.product_id, i.variant_id, p.name || COALESCE(' (' || v.name || ')', '') AS name,
+                COALESCE(v.sku, p.sku) AS sku, i.quantity, i.unit_price, i.total_price
+           FROM order_items i JOIN products p ON p.product_id = i.product_id
+           LEFT JOIN product_variants v ON v.variant_id = i.variant_id
+          WHERE i.order_id = $1 ORDER BY i.order_item_id",
+    )
+    .bind(order.get())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| CheckoutLine {
+            product_id: ProductId::new(r.product_id),
+            variant_id: r.variant_id.map(VariantId::new),
+            name: r.name,
+            sku: r.sku,
+            quantity: r.quantity.max(0) as u32,
+            unit_price: r.unit_price,
+            line_total: r.total_price,
+        })
+        .collect())
+}
+
+/// One payment attempt.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaymentRow {
+    pub payment_id: i64,
+    pub status: String,
+    pub idempotency_key: String,
+    pub gateway_transaction_id: Option<String>,
+    pub failure_code: Option<String>,
+    pub failure_reason: Option<String>,
+    pub retryable: bool,
+    pub amount: Decimal,
+    pub currency: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl PaymentRow {
+    pub fn id(&self) -> PaymentId {
+        PaymentId::new(self.payment_id)
+    }
+
+    pub fn attempt(&self) -> Result<PaymentAttempt, ApiError> {
+        Ok(PaymentAttempt {
+            status: self.status.parse()?,
+            failure_code: self.failure_code.clone(),
+            failure_reason: self.failure_reason.clone(),
+            retryable: self.retryable,
+        })
+    }
+}
+
+const PAYMENT: &str =
+    "SELECT payment_id, status, idempotency_key, gateway_transaction_id, failure_code,
+        failure_reason, retryable, amount, currency, created_at FROM payments";
+
+pub async fn last_payment(
+    conn: &mut PgConnection,
+    order: OrderId,
+) -> Result<Option<PaymentRow>, ApiError> {
+    Ok(sqlx::query_as(&format!(
+        "{PAYMENT} WHERE order_id = $1 ORDER BY payment_id DESC LIMIT 1"
+    ))
+    .bind(order.get())
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn payments(
+    conn: &mut PgConnection,
+    order: OrderId,
+) -> Result<Vec<PaymentRow>, ApiError> {
+    Ok(sqlx::query_as(&format!(
+        "{PAYMENT} WHERE order_id = $1 ORDER BY payment_id"
+    ))
+    .bind(order.get())
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn insert_payment(
+    conn: &mut PgConnection,
+    order: OrderId,
+    amount: Decimal,
+    currency: &str,
+    method: &str,
+    key: &str,
+) -> Result<PaymentId, ApiError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO payments (order_id, amount, currency, payment_method, payment_gateway, idempotency_key, attempt_count)
+         VALUES ($1, $2, $3, $4, 'sandbox', $5, 1) RETURNING payment_id",
+    )
+    .bind(order.get())
+    .bind(amount)
+    .bind(currency)
+    .bind(method)
+    .bind(key)
+    .fetch_one(conn)
+    .await?;
+    Ok(PaymentId::new(id))
+}
+
+/// Records what became of a payment attempt.
+pub async fn settle_payment(
+    conn: &mut PgConnection,
+    payment: PaymentId,
+    status: PaymentStatus,
+    gateway_transaction_id: Option<&str>,
+    failure: Option<(&str, &str, bool)>,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "UPDATE payments SET status = $2, gateway_transaction_id = COALESCE($3, gateway_transaction_id),
+                failure_code = $4, failure_reason = $5, retryable = COALESCE($6, retryable), updated_at = now()
+          WHERE payment_id = $1",
+    )
+    .bind(payment.get())
+    .bind(status.as_str())
+    .bind(gateway_transaction_id)
+    .bind(failure.map(|f| f.0))
+    .bind(failure.map(|f| f.1))
+    .bind(failure.map(|f| f.2))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
