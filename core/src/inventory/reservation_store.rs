@@ -263,37 +263,7 @@ pub async fn release(
     saga: SagaId,
     status: &str,
 ) -> Result<Vec<(InventoryId, i32)>, sqlx::Error> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "SELECT inventory_id FROM inventory_reservations WHERE saga_id = $1 AND status = 'PENDING'",
-    )
-    .bind(saga.0)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut ids: Vec<i64> = rows.into_iter().map(|(id,)| id).collect();
-    ids.sort_unstable();
-    lock_rows(conn, &ids).await?;
-    let released: Vec<(i64, i32)> = sqlx::query_as(
-        "WITH ended AS (
-            UPDATE inventory_reservations SET status = $2, updated_at = now()
-             WHERE saga_id = $1 AND status = 'PENDING'
-            RETURNING inventory_id, quantity
-         ), totals AS (SELECT inventory_id, sum(quantity)::int AS quantity FROM ended GROUP BY inventory_id),
-         updated AS (
-            UPDATE inventory i SET quantity_reserved = i.quantity_reserved - t.quantity,
-                   version = i.version + 1, updated_at = now()
-              FROM totals t WHERE i.inventory_id = t.inventory_id
-            RETURNING i.inventory_id
-         )
-         SELECT inventory_id, quantity FROM totals",
-    )
-    .bind(saga.0)
-    .bind(status)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(released
-        .into_iter()
-        .map(|(id, q)| (InventoryId::new(id), q))
-        .collect())
+    end_pending(conn, saga, status, None).await
 }
 
 /// Turns a saga's pending reservations into a sale: the units leave the stock (total and
@@ -302,6 +272,17 @@ pub async fn confirm(
     conn: &mut PgConnection,
     saga: SagaId,
     order: OrderId,
+) -> Result<Vec<(InventoryId, i32)>, sqlx::Error> {
+    end_pending(conn, saga, "CONFIRMED", Some(order)).await
+}
+
+/// Moves a saga's PENDING reservations to `status` and takes their units off `reserved`; a
+/// sale (`order` given) takes them off `total` too. Rows are locked in id order first.
+async fn end_pending(
+    conn: &mut PgConnection,
+    saga: SagaId,
+    status: &str,
+    order: Option<OrderId>,
 ) -> Result<Vec<(InventoryId, i32)>, sqlx::Error> {
     let rows: Vec<(i64,)> = sqlx::query_as(
         "SELECT inventory_id FROM inventory_reservations WHERE saga_id = $1 AND status = 'PENDING'",
@@ -312,14 +293,15 @@ pub async fn confirm(
     let mut ids: Vec<i64> = rows.into_iter().map(|(id,)| id).collect();
     ids.sort_unstable();
     lock_rows(conn, &ids).await?;
-    let confirmed: Vec<(i64, i32)> = sqlx::query_as(
-        "WITH sold AS (
-            UPDATE inventory_reservations SET status = 'CONFIRMED', order_id = $2, updated_at = now()
+    let ended: Vec<(i64, i32)> = sqlx::query_as(
+        "WITH ended AS (
+            UPDATE inventory_reservations SET status = $2, order_id = COALESCE($3, order_id), updated_at = now()
              WHERE saga_id = $1 AND status = 'PENDING'
             RETURNING inventory_id, quantity
-         ), totals AS (SELECT inventory_id, sum(quantity)::int AS quantity FROM sold GROUP BY inventory_id),
+         ), totals AS (SELECT inventory_id, sum(quantity)::int AS quantity FROM ended GROUP BY inventory_id),
          updated AS (
-            UPDATE inventory i SET quantity_total = i.quantity_total - t.quantity,
+            UPDATE inventory i
+               SET quantity_total = i.quantity_total - CASE WHEN $3 IS NULL THEN 0 ELSE t.quantity END,
                    quantity_reserved = i.quantity_reserved - t.quantity,
                    version = i.version + 1, updated_at = now()
               FROM totals t WHERE i.inventory_id = t.inventory_id
@@ -328,10 +310,11 @@ pub async fn confirm(
          SELECT inventory_id, quantity FROM totals",
     )
     .bind(saga.0)
-    .bind(order.get())
+    .bind(status)
+    .bind(order.map(OrderId::get))
     .fetch_all(&mut *conn)
     .await?;
-    Ok(confirmed
+    Ok(ended
         .into_iter()
         .map(|(id, q)| (InventoryId::new(id), q))
         .collect())
