@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
     ),
     modifiers(&BearerAuth),
     tags(
-        (name = "auth"), (name = "users"), (name = "catalog"), (name = "checkout"),
+        (name = "auth"), (name = "users"), (name = "catalog"), (name = "checkout"), (name = "orders"),
         (name = "sellers"), (name = "admin"), (name = "operations")
     )
 )]

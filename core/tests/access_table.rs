@@ -53,6 +53,10 @@ const TABLE: &[(&str, &str, Access)] = &[
     ("POST", "/api/checkout/initiate", Access::User),
     ("POST", "/api/checkout/{checkoutId}/pay", Access::User),
     ("GET", "/api/checkout/{checkoutId}", Access::User),
+    ("GET", "/api/orders", Access::User),
+    ("GET", "/api/orders/{orderId}", Access::User),
+    ("POST", "/api/orders/{orderId}/cancel", Access::User),
+    ("GET", "/api/seller/orders", Access::Seller),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +128,7 @@ async fn every_row_of_the_access_table_holds_for_every_caller(db: sqlx::PgPool) 
         for (method, template, access) in rows {
             let path = template
                 .replace("{checkoutId}", "0f8e4b1c-2d3a-4e5f-6071-8293a4b5c6d7")
+                .replace("{orderId}", "987654")
                 .replace("{productId}", &catalog.aster.to_string())
                 .replace("{addressId}", &address_id);
             let mut call = app.call(Method::from_bytes(method.as_bytes()).unwrap(), &path);

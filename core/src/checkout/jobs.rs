@@ -193,6 +193,33 @@ pub async fn reconcile(state: &AppState) -> ApiResult<JobReport> {
             .await?;
         report.orphan_reservations += 1;
     }
+    // Cancelled after payment, but the refund's outcome was unknown at the time.
+    let unrefunded: Vec<(uuid::Uuid, i64)> = sqlx::query_as(
+        "SELECT DISTINCT s.saga_id, o.order_id FROM orders o
+           JOIN saga_state s ON s.order_id = o.order_id
+           JOIN payments p ON p.order_id = o.order_id
+          WHERE o.status = 'CANCELLED' AND p.status = 'CAPTURED'
+          LIMIT $1",
+    )
+    .bind(BATCH)
+    .fetch_all(&state.db)
+    .await?;
+    for (saga, order) in unrefunded {
+        match progress::refund_captured(
+            state,
+            shared_model::ids::OrderId::new(order),
+            SagaId(saga),
+            "cancelled order",
+        )
+        .await
+        {
+            Ok(_) => report.recovered_sagas += 1,
+            Err(err) => {
+                report.failed += 1;
+                tracing::error!(%saga, error = %err, "reconciliation could not refund a cancelled order");
+            }
+        }
+    }
     let unfinished: Vec<uuid::Uuid> = sqlx::query_scalar(
         "SELECT DISTINCT s.saga_id FROM saga_state s JOIN payments p ON p.order_id = s.order_id
           WHERE (p.status = 'CAPTURED' AND s.status NOT IN ('COMPLETED', 'COMPENSATED'))

@@ -9,7 +9,7 @@ use shared_model::events::{
     ReleaseReason, ReservedItem,
 };
 use shared_model::ids::{
-    AddressId, ProductId, ReservationId, SagaId, SellerId, VariantId, WarehouseId,
+    AddressId, OrderId, ProductId, ReservationId, SagaId, SellerId, VariantId, WarehouseId,
 };
 use shared_model::order::{OrderNumber, OrderStatus, PaymentStatus, SagaStatus, SagaStep};
 
@@ -274,93 +274,14 @@ pub async fn compensate(
         .await?;
     }
     // Units already sold by this saga go back on the shelf.
-    let sold: Vec<(i64, i32)> = sqlx::query_as(
-        "UPDATE inventory_reservations SET status = 'RELEASED', updated_at = now()
-          WHERE saga_id = $1 AND status = 'CONFIRMED' RETURNING inventory_id, quantity",
-    )
-    .bind(saga.0)
-    .fetch_all(&mut *tx)
-    .await?;
-    for (row, quantity) in &sold {
-        sqlx::query("UPDATE inventory SET quantity_total = quantity_total + $2, updated_at = now() WHERE inventory_id = $1")
-            .bind(row)
-            .bind(quantity)
-            .execute(&mut *tx)
-            .await?;
-    }
+    let restocked = reservation_store::restock_sold(&mut tx, saga).await?;
     tx.commit().await?;
     state.reservations.return_hold(saga).await;
-    if !sold.is_empty() {
-        let rows: Vec<shared_model::ids::InventoryId> = sold
-            .iter()
-            .map(|(r, _)| shared_model::ids::InventoryId::new(*r))
-            .collect();
-        state.reservations.resync_counters(&rows).await?;
+    if !restocked.is_empty() {
+        state.reservations.resync_counters(&restocked).await?;
     }
 
-    let mut conn = state.db.acquire().await?;
-    let payments = store::payments(&mut conn, record.order()).await?;
-    drop(conn);
-    let mut refunded_any = false;
-    for payment in payments.iter().filter(|p| p.status == "CAPTURED") {
-        let Some(charge) = &payment.gateway_transaction_id else {
-            continue;
-        };
-        let key = format!("refund-{}", payment.idempotency_key);
-        match state
-            .gateway
-            .refund(&key, charge, None, Some(RefundReason::RequestedByCustomer))
-            .await
-        {
-            Ok(RefundOutcome::Refunded(refund)) => {
-                let mut tx = state.db.begin().await?;
-                sqlx::query(
-                    "INSERT INTO refunds (payment_id, order_id, amount, reason, status, gateway_refund_id, idempotency_key, processed_at)
-                     VALUES ($1, $2, $3, $4, 'PROCESSED', $5, $6, now()) ON CONFLICT (idempotency_key) DO NOTHING",
-                )
-                .bind(payment.payment_id)
-                .bind(record.order_id)
-                .bind(refund.amount)
-                .bind(why)
-                .bind(&refund.id)
-                .bind(&key)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("UPDATE payments SET status = 'REFUNDED', refunded_amount = amount, updated_at = now() WHERE payment_id = $1")
-                    .bind(payment.payment_id)
-                    .execute(&mut *tx)
-                    .await?;
-                saga_log::log_step(
-                    &mut tx,
-                    saga,
-                    SagaStep::ProcessPayment,
-                    shared_model::order::SagaStepStatus::Compensated,
-                    json!({ "refundId": refund.id }),
-                )
-                .await?;
-                tx.commit().await?;
-                refunded_any = true;
-            }
-            Ok(RefundOutcome::Refused { code, message }) if code == "charge_already_refunded" => {
-                tracing::info!(%saga, %message, "charge already refunded");
-                refunded_any = true;
-            }
-            Ok(other) => {
-                tracing::warn!(%saga, outcome = ?other, "refund not done yet; the saga stays COMPENSATING for recovery");
-                return Err(ApiError::unavailable(
-                    "refund_pending",
-                    "the refund could not be completed yet; it will be retried",
-                ));
-            }
-            Err(err) => {
-                tracing::warn!(%saga, error = %err, "refund failed; the saga stays COMPENSATING for recovery");
-                return Err(ApiError::unavailable(
-                    "refund_pending",
-                    "the refund could not be completed yet; it will be retried",
-                ));
-            }
-        }
-    }
+    let refunded_any = refund_captured(state, record.order(), saga, why).await?;
 
     let mut tx = state.db.begin().await?;
     let record = store::load_by_saga(&mut tx, saga, true)
@@ -386,4 +307,79 @@ pub async fn compensate(
     tx.commit().await?;
     metrics::counter!("checkout_sagas_compensated_total", "reason" => reason.as_str()).increment(1);
     Ok(())
+}
+
+/// Refunds every captured payment of an order in full, each under a refund key derived from
+/// its payment key (so a retry refunds once). Answers whether anything was refunded; a refund
+/// whose outcome is unknown is an error, and the caller's saga or order stays where recovery
+/// will retry it.
+pub async fn refund_captured(
+    state: &AppState,
+    order: OrderId,
+    saga: SagaId,
+    why: &str,
+) -> ApiResult<bool> {
+    let mut conn = state.db.acquire().await?;
+    let payments = store::payments(&mut conn, order).await?;
+    drop(conn);
+    let mut refunded_any = false;
+    for payment in payments.iter().filter(|p| p.status == "CAPTURED") {
+        let Some(charge) = &payment.gateway_transaction_id else {
+            continue;
+        };
+        let key = format!("refund-{}", payment.idempotency_key);
+        let outcome = state
+            .gateway
+            .refund(&key, charge, None, Some(RefundReason::RequestedByCustomer))
+            .await;
+        let refund = match outcome {
+            Ok(RefundOutcome::Refunded(refund)) => Some((refund.id, refund.amount)),
+            Ok(RefundOutcome::Refused { code, .. }) if code == "charge_already_refunded" => None,
+            Ok(other) => {
+                tracing::warn!(%saga, outcome = ?other, "refund not done yet; recovery will retry");
+                return Err(ApiError::unavailable(
+                    "refund_pending",
+                    "the refund could not be completed yet; it will be retried",
+                ));
+            }
+            Err(err) => {
+                tracing::warn!(%saga, error = %err, "refund failed; recovery will retry");
+                return Err(ApiError::unavailable(
+                    "refund_pending",
+                    "the refund could not be completed yet; it will be retried",
+                ));
+            }
+        };
+        let mut tx = state.db.begin().await?;
+        if let Some((refund_id, amount)) = &refund {
+            sqlx::query(
+                "INSERT INTO refunds (payment_id, order_id, amount, reason, status, gateway_refund_id, idempotency_key, processed_at)
+                 VALUES ($1, $2, $3, $4, 'PROCESSED', $5, $6, now()) ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind(payment.payment_id)
+            .bind(order.get())
+            .bind(amount)
+            .bind(why)
+            .bind(refund_id)
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE payments SET status = 'REFUNDED', refunded_amount = amount, updated_at = now() WHERE payment_id = $1")
+            .bind(payment.payment_id)
+            .execute(&mut *tx)
+            .await?;
+        orders::set_payment_status(&mut tx, order, PaymentStatus::Refunded).await?;
+        saga_log::log_step(
+            &mut tx,
+            saga,
+            SagaStep::ProcessPayment,
+            shared_model::order::SagaStepStatus::Compensated,
+            json!({ "refundId": refund.map(|r| r.0) }),
+        )
+        .await?;
+        tx.commit().await?;
+        refunded_any = true;
+    }
+    Ok(refunded_any)
 }

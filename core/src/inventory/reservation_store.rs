@@ -320,6 +320,41 @@ async fn end_pending(
         .collect())
 }
 
+/// Puts a saga's sold units back on the shelf (an order cancelled after payment): its
+/// CONFIRMED reservations become RELEASED and their units return to the total. Answers the
+/// stock rows touched (their Redis counters need resyncing). Idempotent.
+pub async fn restock_sold(
+    conn: &mut PgConnection,
+    saga: SagaId,
+) -> Result<Vec<InventoryId>, sqlx::Error> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT inventory_id FROM inventory_reservations WHERE saga_id = $1 AND status = 'CONFIRMED'",
+    )
+    .bind(saga.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut ids: Vec<i64> = rows.into_iter().map(|(id,)| id).collect();
+    ids.sort_unstable();
+    lock_rows(conn, &ids).await?;
+    let restocked: Vec<(i64,)> = sqlx::query_as(
+        "WITH returned AS (
+            UPDATE inventory_reservations SET status = 'RELEASED', updated_at = now()
+             WHERE saga_id = $1 AND status = 'CONFIRMED'
+            RETURNING inventory_id, quantity
+         ), totals AS (SELECT inventory_id, sum(quantity)::int AS quantity FROM returned GROUP BY inventory_id)
+         UPDATE inventory i SET quantity_total = i.quantity_total + t.quantity, version = i.version + 1, updated_at = now()
+           FROM totals t WHERE i.inventory_id = t.inventory_id
+         RETURNING i.inventory_id",
+    )
+    .bind(saga.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(restocked
+        .into_iter()
+        .map(|(id,)| InventoryId::new(id))
+        .collect())
+}
+
 /// The state of each saga's reservations: (any pending, any confirmed).
 pub async fn saga_states(
     db: &PgPool,

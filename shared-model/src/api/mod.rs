@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod error;
 pub mod inventory;
+pub mod orders;
 pub mod users;
 
 pub use error::{ErrorBody, ErrorDetail};
