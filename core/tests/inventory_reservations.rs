@@ -368,3 +368,44 @@ async fn the_orphan_sweep_returns_holds_that_never_became_durable(db: sqlx::PgPo
     );
     assert_eq!(row(&db, c.drizzle).await.2, 1);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn falling_to_the_low_stock_threshold_is_announced_once(db: sqlx::PgPool) {
+    let (c, reservations) = setup(&db, &support::redis_url()).await;
+    let low_stock = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM outbox_events WHERE event_type = 'INVENTORY_LOW_STOCK'",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap()
+    };
+    // Ember: 100 units, threshold 10.
+    reservations
+        .reserve(&request(vec![line(c.ember, None, 85)], "DE"))
+        .await
+        .unwrap();
+    assert_eq!(low_stock().await, 0, "15 left is above the threshold");
+    reservations
+        .reserve(&request(vec![line(c.ember, None, 5)], "DE"))
+        .await
+        .unwrap();
+    assert_eq!(low_stock().await, 1, "10 left is the threshold");
+    reservations
+        .reserve(&request(vec![line(c.ember, None, 1)], "DE"))
+        .await
+        .unwrap();
+    assert_eq!(
+        low_stock().await,
+        1,
+        "announced once, not per buyer after it"
+    );
+    let event: serde_json::Value = sqlx::query_scalar(
+        "SELECT envelope FROM outbox_events WHERE event_type = 'INVENTORY_LOW_STOCK'",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(event["payload"]["quantityAvailable"], 10);
+    assert_eq!(event["payload"]["productId"], c.ember.to_string());
+}

@@ -3,6 +3,7 @@
 
 pub mod counters;
 pub mod durable_writer;
+pub mod low_stock;
 pub mod reservation_store;
 pub mod reservations;
 pub mod routes;

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use shared_model::ids::{CheckoutId, InventoryId, OrderId, ProductId, SagaId, VariantId};
 use sqlx::{PgConnection, PgPool};
 
+use super::low_stock;
+
 /// One saga's reservation as it is made durable.
 #[derive(Debug, Clone)]
 pub struct DurableReservation {
@@ -42,7 +44,9 @@ const INSERT_AND_COUNT: &str = "
     UPDATE inventory i
        SET quantity_reserved = i.quantity_reserved + t.quantity, version = i.version + 1, updated_at = now()
       FROM totals t
-     WHERE i.inventory_id = t.inventory_id";
+     WHERE i.inventory_id = t.inventory_id
+    RETURNING i.inventory_id, i.product_id, i.variant_id, i.warehouse_id, i.quantity_available,
+              i.low_stock_threshold, t.quantity AS taken";
 
 async fn lock_rows(conn: &mut PgConnection, rows: &[i64]) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -75,16 +79,16 @@ async fn insert(conn: &mut PgConnection, batch: &[&DurableReservation]) -> Resul
     distinct.sort_unstable();
     distinct.dedup();
     lock_rows(conn, &distinct).await?;
-    sqlx::query(INSERT_AND_COUNT)
+    let touched: Vec<low_stock::Touched> = sqlx::query_as(INSERT_AND_COUNT)
         .bind(&sagas)
         .bind(&checkouts)
         .bind(&carts)
         .bind(&expiries)
         .bind(&rows)
         .bind(&quantities)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
+        .fetch_all(&mut *conn)
+        .await?;
+    low_stock::announce(conn, &touched).await
 }
 
 fn beyond_stock(err: &sqlx::Error) -> bool {
