@@ -192,8 +192,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .context("serving HTTP")
 }
 
-/// The jobs a serving process runs beside requests: the listing index refresher and the
-/// idempotency-key purge.
+/// The jobs a serving process runs beside requests: checkout sweeps, the outbox relay, the
+/// listing index refresher, and the hourly purge of expired idempotency keys and sessions.
 pub fn spawn_background_jobs(state: &AppState) {
     checkout::jobs::spawn(state.clone());
     outbox::relay::spawn(state);
@@ -211,6 +211,11 @@ pub fn spawn_background_jobs(state: &AppState) {
                 Ok(n) if n > 0 => tracing::info!(purged = n, "expired idempotency keys removed"),
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "could not purge idempotency keys"),
+            }
+            match crate::auth::sessions::purge_expired(&db).await {
+                Ok(n) if n > 0 => tracing::info!(purged = n, "expired sessions removed"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "could not purge expired sessions"),
             }
         }
     });

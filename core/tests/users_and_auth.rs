@@ -231,20 +231,91 @@ async fn forged_and_malformed_tokens_are_refused(db: sqlx::PgPool) {
         .expect_error(StatusCode::UNAUTHORIZED, "missing_token");
 }
 
+async fn me(app: &TestApp, token: &str) -> support::TestResponse {
+    app.get("/api/users/me").bearer(token).send().await
+}
+
 #[sqlx::test(migrations = "../migrations")]
-async fn sign_in_answers_503_not_500_when_the_session_store_is_down(db: sqlx::PgPool) {
+async fn while_redis_is_down_sessions_are_checked_in_postgres(db: sqlx::PgPool) {
     let healthy = TestApp::new(db.clone()).await;
     let user = healthy.user(Role::Customer).await;
     let mut broken = TestApp::with_redis(db.clone(), "redis://127.0.0.1:1").await;
-    // Same keys, so the token verifies; only the session check fails.
+    // Same keys, so the token verifies; only Redis is unreachable.
     broken.state.keys = healthy.state.keys.clone();
-    broken.router = edgeshop_core::startup::app(broken.state.clone());
+    broken.rebuild();
+    me(&broken, &user.token).await.expect(StatusCode::OK);
+    // A forged token is still refused.
+    let stranger = edgeshop_core::auth::TokenKeys::generate();
+    let claims = healthy
+        .state
+        .keys
+        .verify(&user.token, chrono::Utc::now().timestamp())
+        .unwrap();
+    me(&broken, &stranger.sign(&claims).unwrap())
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    // Signing in and out work, and an ended session is refused at once.
+    let signed_in = broken
+        .post("/api/auth/login")
+        .json(&json!({"email": user.email, "password": PASSWORD}))
+        .send()
+        .await;
+    signed_in.expect(StatusCode::OK);
+    let second = signed_in.json["accessToken"].as_str().unwrap().to_owned();
+    me(&broken, &second).await.expect(StatusCode::OK);
     broken
-        .get("/api/users/me")
+        .post("/api/auth/logout")
+        .bearer(&second)
+        .send()
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    me(&broken, &second)
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "session_expired");
+    me(&broken, &user.token).await.expect(StatusCode::OK);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_redis_flush_signs_nobody_out_and_revives_no_ended_session(db: sqlx::PgPool) {
+    let app = TestApp::new(db.clone()).await;
+    let user = app.user(Role::Customer).await;
+    let ended = app
+        .post("/api/auth/login")
+        .json(&json!({"email": user.email, "password": PASSWORD}))
+        .send()
+        .await
+        .json["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post("/api/auth/logout")
+        .bearer(&ended)
+        .send()
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    // Everything this shop had in Redis is gone, as after a restart.
+    let mut conn = app.state.redis.connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}*", app.state.redis.prefix()))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!keys.is_empty(), "the sessions were cached");
+    let _: () = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    app.get("/api/users/me")
         .bearer(&user.token)
         .send()
         .await
-        .expect_error(StatusCode::SERVICE_UNAVAILABLE, "session_store_unavailable");
+        .expect(StatusCode::OK);
+    app.get("/api/users/me")
+        .bearer(&ended)
+        .send()
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "session_expired");
 }
 
 #[sqlx::test(migrations = "../migrations")]

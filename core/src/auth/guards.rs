@@ -57,7 +57,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             .keys
             .verify(token, chrono::Utc::now().timestamp())
             .map_err(|e| ApiError::unauthorized("invalid_token", e.to_string()))?;
-        if !sessions::is_live(&state.redis, claims.sid, claims.sub).await? {
+        if !sessions::is_live(&state.db, &state.redis, claims.sid, claims.sub).await? {
             return Err(ApiError::unauthorized(
                 "session_expired",
                 "this session has ended; sign in again",

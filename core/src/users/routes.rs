@@ -104,13 +104,9 @@ async fn login(
 
 async fn start_session(state: &AppState, user: UserProfile) -> ApiResult<TokenResponse> {
     let session = SessionId(uuid::Uuid::new_v4());
-    sessions::create(&state.redis, session, user.user_id).await?;
-    let claims = Claims::new(
-        user.user_id,
-        user.role,
-        session,
-        chrono::Utc::now().timestamp(),
-    );
+    let now = chrono::Utc::now();
+    sessions::create(&state.db, &state.redis, session, user.user_id, now).await?;
+    let claims = Claims::new(user.user_id, user.role, session, now.timestamp());
     Ok(TokenResponse {
         access_token: state.keys.sign(&claims)?,
         token_type: "Bearer".to_owned(),
@@ -123,7 +119,7 @@ async fn start_session(state: &AppState, user: UserProfile) -> ApiResult<TokenRe
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
 async fn logout(State(state): State<AppState>, user: CurrentUser) -> ApiResult<StatusCode> {
-    sessions::revoke(&state.redis, user.session_id).await?;
+    sessions::revoke(&state.db, &state.redis, user.session_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
