@@ -5,8 +5,10 @@
 
 use std::sync::Arc;
 
-use edgeshop_tests::{CoreProcess, Scratch, ServerProcess, TestDatabase, core_env, run_core};
-use futures_util::StreamExt;
+use edgeshop_tests::{
+    CoreProcess, Scratch, ServerProcess, TestDatabase, core_env, post_json, register_buyers,
+    run_core,
+};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
@@ -20,30 +22,6 @@ fn rounds() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20)
-}
-
-struct Buyer {
-    token: String,
-    address: String,
-}
-
-async fn json_post(
-    http: &reqwest::Client,
-    url: String,
-    token: Option<&str>,
-    body: Value,
-    key: Option<String>,
-) -> (u16, Value) {
-    let mut request = http.post(url).json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(key) = key {
-        request = request.header("Idempotency-Key", key);
-    }
-    let response = request.send().await.expect("the core answers");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -83,7 +61,7 @@ async fn five_hundred_buyers_race_four_cores_for_a_hundred_units() {
         .unwrap();
 
     // The product on sale, and its single stock row.
-    let (_, login) = json_post(
+    let (_, login) = post_json(
         &http,
         format!("{}/api/auth/login", urls[0]),
         None,
@@ -104,7 +82,7 @@ async fn five_hundred_buyers_race_four_cores_for_a_hundred_units() {
         .await
         .unwrap()[0]["categoryId"]
         .clone();
-    let (status, product) = json_post(
+    let (status, product) = post_json(
         &http,
         format!("{}/api/admin/products", urls[0]),
         Some(&admin),
@@ -116,38 +94,7 @@ async fn five_hundred_buyers_race_four_cores_for_a_hundred_units() {
     assert_eq!(status, 201, "{product}");
     let product_id = product["productId"].as_str().unwrap().to_owned();
 
-    // Buyers, registered across the cores, each with a shipping address (32 at a time: this is
-    // setup, not the race).
-    let buyers: Vec<Buyer> = futures_util::stream::iter((0..BUYERS).map(|i| {
-        let http = http.clone();
-        let urls = urls.clone();
-        async move {
-            let base = &urls[i % CORES];
-            let (status, registered) = json_post(
-                &http,
-                format!("{base}/api/auth/register"),
-                None,
-                json!({"email": format!("buyer{i}@example.com"), "password": "buyer-password", "firstName": "Buyer"}),
-                None,
-            )
-            .await;
-            assert_eq!(status, 201, "{registered}");
-            let token = registered["accessToken"].as_str().unwrap().to_owned();
-            let (_, address) = json_post(
-                &http,
-                format!("{base}/api/users/me/addresses"),
-                Some(&token),
-                json!({"streetAddress": format!("{i} Main St"), "city": "Austin", "state": "TX", "postalCode": "73301", "country": "US"}),
-                None,
-            )
-            .await;
-            let address = address["addressId"].as_str().unwrap_or_else(|| panic!("buyer {i} has no address: {address}"));
-            Buyer { token, address: address.to_owned() }
-        }
-    }))
-    .buffered(32)
-    .collect()
-    .await;
+    let buyers = register_buyers(&http, &urls, "buyer", BUYERS).await;
     let buyers = Arc::new(buyers);
     let warehouse = http
         .get(format!("{}/api/admin/warehouses", urls[0]))
@@ -180,7 +127,7 @@ async fn five_hundred_buyers_race_four_cores_for_a_hundred_units() {
             let product_id = product_id.clone();
             async move {
                 let buyer = &buyers[i];
-                let (status, started) = json_post(
+                let (status, started) = post_json(
                     &http,
                     format!("{}/api/checkout/initiate", urls[i % CORES]),
                     Some(&buyer.token),
@@ -193,7 +140,7 @@ async fn five_hundred_buyers_race_four_cores_for_a_hundred_units() {
                     201 => {
                         let checkout = started["checkoutId"].as_str().unwrap();
                         // Paid through another process than the one that reserved.
-                        let (status, paid) = json_post(
+                        let (status, paid) = post_json(
                             &http,
                             format!("{}/api/checkout/{checkout}/pay", urls[(i + 1) % CORES]),
                             Some(&buyer.token),

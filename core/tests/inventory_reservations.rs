@@ -11,9 +11,9 @@ use edgeshop_core::inventory::reservations::{
     LineRequest, ReleaseKind, Reservations, ReserveOutcome, ReserveRequest, ShipTo,
 };
 use edgeshop_core::kv::Redis;
+use edgeshop_tests::RedisServer;
 use shared_model::ids::{CheckoutId, InventoryId, OrderId, ProductId, SagaId, VariantId};
 use support::fixtures::{SmallCatalog, small_catalog, stock};
-use support::redis_server::RedisServer;
 
 fn redis(url: &str) -> Redis {
     Redis::new(url, &format!("test:{}:", uuid::Uuid::new_v4().simple())).unwrap()

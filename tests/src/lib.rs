@@ -243,3 +243,187 @@ impl Drop for Scratch {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A Redis server of the test's own, for tests that break Redis (FLUSHALL, stop, restart)
+/// without disturbing the tests that share the machine's Redis.
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut server = RedisServer { port, child: None };
+        server.restart();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (again) on the same port, empty: Redis keeps nothing on disk here.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the server: connections fail until [`RedisServer::restart`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn flushall(&self) {
+        let status = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "FLUSHALL"])
+            .stdout(Stdio::null())
+            .status()
+            .expect("redis-cli is installed");
+        assert!(status.success());
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// POSTs JSON (with a bearer token and an idempotency key when given); answers the status and
+/// the JSON body (`null` when there is none).
+pub async fn post_json(
+    http: &reqwest::Client,
+    url: String,
+    token: Option<&str>,
+    body: serde_json::Value,
+    key: Option<String>,
+) -> (u16, serde_json::Value) {
+    let mut request = http.post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = request.send().await.expect("the server answers");
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// A registered buyer with a US shipping address.
+pub struct Buyer {
+    pub token: String,
+    pub address: String,
+}
+
+/// Registers `count` buyers across the given cores (a few at a time: this is setup, not load).
+pub async fn register_buyers(
+    http: &reqwest::Client,
+    cores: &[String],
+    prefix: &str,
+    count: usize,
+) -> Vec<Buyer> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter((0..count).map(|i| {
+        let base = cores[i % cores.len()].clone();
+        let http = http.clone();
+        let email = format!("{prefix}{i}@example.com");
+        async move {
+            let (status, registered) = post_json(
+                &http,
+                format!("{base}/api/auth/register"),
+                None,
+                serde_json::json!({"email": email, "password": "buyer-password", "firstName": "Buyer"}),
+                None,
+            )
+            .await;
+            assert_eq!(status, 201, "{registered}");
+            let token = registered["accessToken"].as_str().expect("a token").to_owned();
+            let (_, address) = post_json(
+                &http,
+                format!("{base}/api/users/me/addresses"),
+                Some(&token),
+                serde_json::json!({"streetAddress": format!("{i} Main St"), "city": "Austin", "state": "TX", "postalCode": "73301", "country": "US"}),
+                None,
+            )
+            .await;
+            let address = address["addressId"].as_str().unwrap_or_else(|| panic!("buyer {i} has no address: {address}"));
+            Buyer { token, address: address.to_owned() }
+        }
+    }))
+    .buffered(32)
+    .collect()
+    .await
+}
+
+/// One buyer's attempt at `product`: `Ok(true)` confirmed, `Ok(false)` told "sold out".
+pub async fn buy(
+    http: &reqwest::Client,
+    reserve_at: &str,
+    pay_at: &str,
+    buyer: &Buyer,
+    product: &str,
+    key: String,
+) -> Result<bool, String> {
+    let (status, started) = post_json(
+        http,
+        format!("{reserve_at}/api/checkout/initiate"),
+        Some(&buyer.token),
+        serde_json::json!({"items": [{"productId": product, "quantity": 1}], "shippingAddressId": buyer.address}),
+        None,
+    )
+    .await;
+    match status {
+        409 if started["error"]["code"] == "out_of_stock" => Ok(false),
+        201 => {
+            let checkout = started["checkoutId"].as_str().unwrap_or_default();
+            let (status, paid) = post_json(
+                http,
+                format!("{pay_at}/api/checkout/{checkout}/pay"),
+                Some(&buyer.token),
+                serde_json::json!({"paymentMethod": "CARD", "paymentToken": "tok_visa"}),
+                Some(key),
+            )
+            .await;
+            if status == 200 && paid["status"] == "CONFIRMED" {
+                Ok(true)
+            } else {
+                Err(format!("pay answered {status}: {paid}"))
+            }
+        }
+        _ => Err(format!("initiate answered {status}: {started}")),
+    }
+}

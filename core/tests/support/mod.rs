@@ -5,7 +5,6 @@
 
 pub mod fixtures;
 pub mod gateway;
-pub mod redis_server;
 
 use std::sync::OnceLock;
 
