@@ -1,0 +1,387 @@
+//! Benchmark of reserving one hot SKU under many concurrent buyers, four ways side by side in
+//! one run:
+//!
+//! ```text
+//! cargo bench -p edgeshop-core --bench reservations
+//! ```
+//!
+//! - (a) naive PostgreSQL: `SELECT ... FOR UPDATE`, `UPDATE`, the reservation row, `COMMIT`,
+//!   one transaction per reservation (the baseline);
+//! - (b) the bare Redis reserve script, driven directly (the ceiling: nothing durable);
+//! - (c) edgeshop's reservation path, the code checkout calls: candidate rows, the script, and
+//!   the durable PostgreSQL record, group-committed;
+//! - (d) whole orders over HTTP, `initiate` then `pay` through the sandbox gateway, sent at a
+//!   fixed rate (open loop: latency counts from when each order was due).
+//!
+//! Then (c) again with scarce stock until it sells out, to count oversold and undersold units,
+//! and (d) sells slightly fewer units than it sends orders for, for the same count.
+//!
+//! Goals on a 2-core machine: (c) >= 20x (a) and >= 0.5x (b); (d) p99 < 250 ms at 500 orders/s;
+//! oversold 0. Goals are informational; the process fails on wrong answers (errors, oversold,
+//! undersold, books that do not balance).
+//!
+//! Environment:
+//! - `BENCH_DATABASE_URL` (postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop_bench_reservations):
+//!   dropped and recreated at every run
+//! - `REDIS_URL` (redis://127.0.0.1:6379): keys live under a per-run prefix, deleted at the end
+//! - `BENCH_BUYERS` (256) concurrent buyers in (a)-(c), `BENCH_SECONDS` (5) per phase
+//! - `BENCH_ORDER_RATE` (500) orders/s and `BENCH_ORDER_SECONDS` (10) for (d), `BENCH_ORDER_BUYERS` (100)
+//! - `DATABASE_MAX_CONNECTIONS` (20): one pool size for every phase
+//!
+//! Results are also appended as one JSON line to `bench-results/reservations.jsonl`.
+
+mod fixture;
+mod load;
+mod orders;
+mod paths;
+mod report;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use edgeshop_core::inventory::counters::{self, StockKeys};
+use edgeshop_core::inventory::reservations::Reservations;
+use edgeshop_core::kv::Redis;
+
+use fixture::HotSku;
+use load::{Until, closed_loop, open_loop};
+use report::{Check, PhaseFigures, Report};
+
+const DEFAULT_DATABASE_URL: &str =
+    "postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop_bench_reservations";
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// Stock for the throughput phases: more than any of them can sell.
+const PLENTY: i32 = 10_000_000;
+/// Stock for the sell-out round.
+const SCARCE: i32 = 2_000;
+/// How long the sell-out round may take before it counts as stuck.
+const SELL_OUT_LIMIT: Duration = Duration::from_secs(120);
+
+struct Settings {
+    database_url: String,
+    redis_url: String,
+    buyers: usize,
+    phase: Duration,
+    order_rate: u32,
+    order_seconds: u32,
+    order_buyers: usize,
+    pool: u32,
+}
+
+impl Settings {
+    fn from_env() -> Result<Self> {
+        Ok(Settings {
+            database_url: env_or("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL.to_owned())?,
+            redis_url: env_or("REDIS_URL", DEFAULT_REDIS_URL.to_owned())?,
+            buyers: env_or("BENCH_BUYERS", 256)?,
+            phase: Duration::from_secs(env_or("BENCH_SECONDS", 5)?),
+            order_rate: env_or("BENCH_ORDER_RATE", 500)?,
+            order_seconds: env_or("BENCH_ORDER_SECONDS", 10)?,
+            order_buyers: env_or("BENCH_ORDER_BUYERS", 100)?,
+            pool: env_or("DATABASE_MAX_CONNECTIONS", 20)?,
+        })
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(text) if !text.trim().is_empty() => text
+            .trim()
+            .parse()
+            .map_err(|err| anyhow::anyhow!("{name}={text:?} is not valid: {err}")),
+        _ => Ok(default),
+    }
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("reservations: cannot build the tokio runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(report) if report.passed() => ExitCode::SUCCESS,
+        Ok(_) => {
+            eprintln!(
+                "reservations: wrong answers (see the checks above); the figures are not valid"
+            );
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("reservations: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<Report> {
+    let settings = Settings::from_env()?;
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "reservations: {} buyers, {} s per phase, orders at {}/s for {} s, DB pool {}, {cores} cores (everything shares them)",
+        settings.buyers,
+        settings.phase.as_secs(),
+        settings.order_rate,
+        settings.order_seconds,
+        settings.pool
+    );
+    let db = Arc::new(fixture::fresh_database(&settings.database_url, settings.pool).await?);
+    let sku = fixture::hot_sku(&db).await?;
+    let prefix = format!("bench:{}:", uuid::Uuid::new_v4().simple());
+    let redis = Redis::new(&settings.redis_url, &prefix).context("REDIS_URL is not a Redis URL")?;
+    redis
+        .ping()
+        .await
+        .with_context(|| format!("Redis at {}", settings.redis_url))?;
+    let keys = Arc::new(StockKeys::new(redis.clone()));
+
+    let measured = measure(&settings, &db, sku, &redis, &keys, &prefix).await;
+    match delete_keys(&redis, &format!("{prefix}*")).await {
+        Ok(n) => println!("redis: deleted {n} keys under {prefix}"),
+        Err(err) => eprintln!("redis: could not delete the keys under {prefix}: {err:#}"),
+    }
+    let report = measured?;
+    report.print();
+    if report.passed() {
+        if let Err(err) = report.append_jsonl() {
+            eprintln!("could not append to bench-results/reservations.jsonl: {err:#}");
+        }
+    } else {
+        eprintln!("not appended to bench-results/reservations.jsonl: the run had wrong answers");
+    }
+    Ok(report)
+}
+
+async fn measure(
+    settings: &Settings,
+    db: &Arc<sqlx::PgPool>,
+    sku: HotSku,
+    redis: &Redis,
+    keys: &Arc<StockKeys>,
+    prefix: &str,
+) -> Result<Report> {
+    let mut report = Report::new(settings.buyers, settings.pool);
+    let run_for = Until::Elapsed(settings.phase);
+
+    // (a) The naive baseline.
+    fixture::restock(db, &sku, PLENTY).await?;
+    println!("(a) naive PostgreSQL row lock ...");
+    let tally = closed_loop(settings.buyers, run_for, {
+        let db = db.clone();
+        move |_| paths::naive_row_lock(db.clone(), sku)
+    })
+    .await;
+    let (_, reserved) = fixture::stock(db, &sku).await?;
+    let pending = fixture::pending_units(db, &sku).await?;
+    report.check(Check::equal(
+        "(a) reserved in PostgreSQL = reservations made",
+        reserved,
+        tally.took as i64,
+    ));
+    report.check(Check::equal(
+        "(a) pending reservation rows = reservations made",
+        pending,
+        tally.took as i64,
+    ));
+    report.phase(PhaseFigures::closed(
+        "a_naive_postgres",
+        "(a) naive PostgreSQL",
+        &tally,
+    ));
+
+    // (b) The bare script, counters loaded by hand.
+    fixture::restock(db, &sku, PLENTY).await?;
+    forget_counters(redis, prefix).await?;
+    counters::load_missing(keys, &[(sku.row, PLENTY)]).await?;
+    println!("(b) bare Redis script ...");
+    let tally = closed_loop(settings.buyers, run_for, {
+        let keys = keys.clone();
+        move |_| paths::bare_script(keys.clone(), sku)
+    })
+    .await;
+    let counter = counters::counter(keys, sku.row).await?.unwrap_or(-1);
+    report.check(Check::equal(
+        "(b) counter = stock - reservations made",
+        counter,
+        i64::from(PLENTY) - tally.took as i64,
+    ));
+    report.phase(PhaseFigures::closed(
+        "b_redis_script",
+        "(b) bare Redis script",
+        &tally,
+    ));
+
+    // (c) edgeshop's path: the counter is loaded from PostgreSQL on first use, as in the shop.
+    fixture::restock(db, &sku, PLENTY).await?;
+    forget_counters(redis, prefix).await?;
+    let reservations = Arc::new(Reservations::new((**db).clone(), redis.clone()));
+    println!("(c) edgeshop's reservation path ...");
+    let tally = closed_loop(settings.buyers, run_for, {
+        let reservations = reservations.clone();
+        move |_| paths::edgeshop_path(reservations.clone(), sku)
+    })
+    .await;
+    let (_, reserved) = fixture::stock(db, &sku).await?;
+    let pending = fixture::pending_units(db, &sku).await?;
+    let counter = counters::counter(keys, sku.row).await?.unwrap_or(-1);
+    report.check(Check::equal(
+        "(c) reserved in PostgreSQL = reservations made",
+        reserved,
+        tally.took as i64,
+    ));
+    report.check(Check::equal(
+        "(c) pending reservation rows = reservations made",
+        pending,
+        tally.took as i64,
+    ));
+    report.check(Check::equal(
+        "(c) counter = PostgreSQL's available",
+        counter,
+        i64::from(PLENTY) - reserved,
+    ));
+    report.phase(PhaseFigures::closed(
+        "c_edgeshop",
+        "(c) edgeshop path",
+        &tally,
+    ));
+
+    // (c) again, selling out scarce stock: every unit sold once, none twice.
+    fixture::restock(db, &sku, SCARCE).await?;
+    forget_counters(redis, prefix).await?;
+    println!("(c) sell-out of {SCARCE} units ...");
+    let tally = closed_loop(settings.buyers, Until::SoldOut(SELL_OUT_LIMIT), {
+        let reservations = reservations.clone();
+        move |_| paths::edgeshop_path(reservations.clone(), sku)
+    })
+    .await;
+    let (total, reserved) = fixture::stock(db, &sku).await?;
+    report.sold_out(i64::from(SCARCE), tally.took as i64);
+    report.check(Check::equal(
+        "(c sell-out) reservations made = units",
+        tally.took as i64,
+        i64::from(SCARCE),
+    ));
+    report.check(Check::equal(
+        "(c sell-out) reserved in PostgreSQL = units",
+        reserved,
+        total,
+    ));
+    report.check(Check::equal("(c sell-out) errors", tally.errors as i64, 0));
+    drop(reservations);
+
+    // (d) Whole orders over HTTP at a fixed rate; a few more orders than units.
+    let planned = u64::from(settings.order_rate) * u64::from(settings.order_seconds);
+    let units = planned - planned / 20;
+    let units_i32 =
+        i32::try_from(units).context("BENCH_ORDER_RATE x BENCH_ORDER_SECONDS is too large")?;
+    fixture::restock(db, &sku, units_i32).await?;
+    forget_counters(redis, prefix).await?;
+    let shop = orders::open_shop(db, &settings.database_url, &settings.redis_url, prefix).await?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()
+        .context("building the HTTP client")?;
+    println!("(d) registering {} buyers ...", settings.order_buyers);
+    let buyers = orders::buyers(&http, &shop, settings.order_buyers).await;
+    if buyers.is_empty() {
+        bail!("BENCH_ORDER_BUYERS must be at least 1");
+    }
+    println!(
+        "(d) {planned} orders at {}/s for {units} units ...",
+        settings.order_rate
+    );
+    let base: Arc<str> = Arc::from(shop.base.as_str());
+    let tally = open_loop(settings.order_rate, planned, move |n| {
+        let http = http.clone();
+        let base = base.clone();
+        let buyers = buyers.clone();
+        async move {
+            let buyer = &buyers[n as usize % buyers.len()];
+            orders::order(http, base, buyer, sku, n).await
+        }
+    })
+    .await;
+    drop(shop);
+    let (total, reserved) = fixture::stock(db, &sku).await?;
+    let (confirmed, captured) = orders::settled(db).await?;
+    report.orders_sold_out(units as i64, tally.took as i64);
+    report.check(Check::equal(
+        "(d) orders confirmed = units",
+        tally.took as i64,
+        units as i64,
+    ));
+    report.check(Check::equal(
+        "(d) confirmed orders in PostgreSQL = units",
+        confirmed,
+        units as i64,
+    ));
+    report.check(Check::equal(
+        "(d) captured payments = confirmed orders",
+        captured,
+        confirmed,
+    ));
+    report.check(Check::equal("(d) units left in PostgreSQL", total, 0));
+    report.check(Check::equal("(d) units still reserved", reserved, 0));
+    report.check(Check::equal("(d) errors", tally.errors as i64, 0));
+    if let Some(err) = &tally.first_error {
+        eprintln!("(d) first error: {err}");
+    }
+    report.phase(PhaseFigures::open(
+        "d_http_orders",
+        "(d) HTTP initiate+pay",
+        &tally,
+        settings.order_rate,
+    ));
+    Ok(report)
+}
+
+/// Drops every stock counter and hold of this run, so the next phase starts from PostgreSQL.
+async fn forget_counters(redis: &Redis, prefix: &str) -> Result<()> {
+    delete_keys(redis, &format!("{prefix}{{stock}}:*"))
+        .await
+        .map(|_| ())
+}
+
+async fn delete_keys(redis: &Redis, pattern: &str) -> Result<u64> {
+    let mut conn = redis.connection().await.context("connecting to Redis")?;
+    let mut cursor: u64 = 0;
+    let mut deleted = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await
+            .context("SCAN")?;
+        if !keys.is_empty() {
+            deleted += redis::cmd("DEL")
+                .arg(&keys)
+                .query_async::<u64>(&mut conn)
+                .await
+                .context("DEL")?;
+        }
+        if next == 0 {
+            return Ok(deleted);
+        }
+        cursor = next;
+    }
+}
