@@ -1,6 +1,7 @@
 //! Inventory: stock per (product, variant, warehouse). Reserved never exceeds total and
 //! nothing is negative; PostgreSQL enforces both, whatever the code above it does.
 
+pub mod candidate_cache;
 pub mod counters;
 pub mod durable_writer;
 pub mod low_stock;

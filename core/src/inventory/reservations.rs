@@ -13,6 +13,7 @@ use shared_model::ids::{
 };
 use sqlx::{PgConnection, PgPool};
 
+use super::candidate_cache::CandidateCache;
 use super::counters::{self, CounterReservation, LineDemand, StockKeys};
 use super::durable_writer::DurableWriter;
 use super::reservation_store::{self, DurableReservation, WriteOutcome};
@@ -96,6 +97,7 @@ pub struct Reservations {
     db: PgPool,
     keys: StockKeys,
     writer: DurableWriter,
+    candidate_cache: CandidateCache,
 }
 
 /// The candidate rows of each line, nearest first, and each row's warehouse.
@@ -111,6 +113,7 @@ impl Reservations {
         Reservations {
             writer: DurableWriter::spawn(db.clone()),
             keys: StockKeys::new(redis),
+            candidate_cache: CandidateCache::default(),
             db,
         }
     }
@@ -125,13 +128,16 @@ impl Reservations {
             .iter()
             .map(|l| (l.product, l.variant))
             .collect();
-        let rows = reservation_store::candidates(
-            &self.db,
-            &items,
-            &request.ship_to.country,
-            &request.ship_to.state,
-        )
-        .await?;
+        let (country, state) = (&request.ship_to.country, &request.ship_to.state);
+        let rows = match self.candidate_cache.get(&items, country, state) {
+            Some(rows) => rows,
+            None => {
+                let rows = reservation_store::candidates(&self.db, &items, country, state).await?;
+                self.candidate_cache
+                    .put(&items, country, state, rows.clone());
+                rows
+            }
+        };
         let mut per_line = vec![Vec::new(); request.lines.len()];
         let mut warehouse = HashMap::new();
         let mut line_of = HashMap::new();
@@ -390,6 +396,8 @@ impl Reservations {
     /// Overwrites the counters of these rows with PostgreSQL's figures (after an admin changed
     /// the stock). Redis being down is fine: counters are rebuilt when next loaded.
     pub async fn resync_counters(&self, rows: &[InventoryId]) -> Result<(), ApiError> {
+        // Stock rows changed here (perhaps a new one): look them up afresh.
+        self.candidate_cache.clear();
         let truth = reservation_store::available(&self.db, rows).await?;
         if let Err(err) = counters::resync(&self.keys, &truth).await {
             tracing::warn!(error = %err, "could not resync stock counters");
