@@ -117,38 +117,33 @@ pub async fn finish(state: &AppState, saga: SagaId, correlation_id: &str) -> Api
         tx = state.db.begin().await?;
         store::load_by_saga(&mut tx, saga, true).await?;
     }
+    // Everything but the stock rows first: a hot SKU's row is locked by every sale of it, so
+    // the deduction comes last and the lock is held only for it and the commit. If the units
+    // turn out to be gone, the whole transaction is rolled back.
     saga_log::start_step(&mut tx, saga, SagaStep::ConfirmInventory, json!({})).await?;
-    let confirmed = state
-        .reservations
-        .confirm_in(&mut tx, saga, record.order())
-        .await?;
-    let rows = reservation_store::reserved_rows(&mut tx, saga).await?;
-    let sold = rows.iter().any(|r| r.status == "CONFIRMED");
-    if confirmed.is_empty() && !sold {
-        tx.rollback().await?;
-        tracing::error!(%saga, "paid, but the reservation had ended: compensating with a refund");
-        return compensate(
-            state,
-            saga,
-            ReleaseReason::Compensated,
-            OrderStatus::Cancelled,
-            "stock no longer held after payment",
-            correlation_id,
-        )
-        .await;
-    }
+    let held = reservation_store::reserved_rows(&mut tx, saga).await?;
+    let pending: Vec<i64> = held
+        .iter()
+        .filter(|r| r.status == "PENDING")
+        .map(|r| r.inventory_id)
+        .collect();
+    // Sold by this step, or by an earlier attempt that crashed after committing.
+    let sold_rows: Vec<ReservedRow> = held
+        .into_iter()
+        .filter(|r| r.status == "PENDING" || r.status == "CONFIRMED")
+        .map(|r| ReservedRow {
+            status: "CONFIRMED".to_owned(),
+            ..r
+        })
+        .collect();
     saga_log::complete_step(
         &mut tx,
         saga,
         SagaStep::ConfirmInventory,
-        json!({ "rows": confirmed.len() }),
+        json!({ "rows": pending.len() }),
     )
     .await?;
     saga_log::set_status(&mut tx, saga, SagaStatus::Completed, None).await?;
-    let sold_rows: Vec<ReservedRow> = rows
-        .into_iter()
-        .filter(|r| r.status == "CONFIRMED")
-        .collect();
     outbox::enqueue(
         &mut tx,
         &outbox::envelope(
@@ -182,6 +177,25 @@ pub async fn finish(state: &AppState, saga: SagaId, correlation_id: &str) -> Api
         &outbox::envelope(created, Some(saga), correlation_id),
     )
     .await?;
+
+    let confirmed = state
+        .reservations
+        .confirm_in(&mut tx, saga, record.order())
+        .await?;
+    if sold_rows.is_empty() || (confirmed.is_empty() && !pending.is_empty()) {
+        // The reservation ended (expired or released) while the payment was in flight.
+        tx.rollback().await?;
+        tracing::error!(%saga, "paid, but the reservation had ended: compensating with a refund");
+        return compensate(
+            state,
+            saga,
+            ReleaseReason::Compensated,
+            OrderStatus::Cancelled,
+            "stock no longer held after payment",
+            correlation_id,
+        )
+        .await;
+    }
     tx.commit().await?;
     state.reservations.forget_hold(saga).await;
     crash_point(state, SagaStep::ConfirmInventory);
