@@ -27,6 +27,7 @@
 //! - `BENCH_BUYERS` (256) concurrent buyers in (a)-(c), `BENCH_SECONDS` (5) per phase
 //! - `BENCH_ORDER_RATE` (500) orders/s and `BENCH_ORDER_SECONDS` (10) for (d), `BENCH_ORDER_BUYERS` (100)
 //! - `DATABASE_MAX_CONNECTIONS` (20): one pool size for every phase
+//! - `BENCH_PHASES` (abcd): which phases to run
 //!
 //! Results are also appended as one JSON line to `bench-results/reservations.jsonl`.
 
@@ -68,6 +69,8 @@ struct Settings {
     order_seconds: u32,
     order_buyers: usize,
     pool: u32,
+    /// Which of a, b, c, d to run.
+    phases: String,
 }
 
 impl Settings {
@@ -81,6 +84,7 @@ impl Settings {
             order_seconds: env_or("BENCH_ORDER_SECONDS", 10)?,
             order_buyers: env_or("BENCH_ORDER_BUYERS", 100)?,
             pool: env_or("DATABASE_MAX_CONNECTIONS", 20)?,
+            phases: env_or("BENCH_PHASES", "abcd".to_owned())?.to_lowercase(),
         })
     }
 }
@@ -177,9 +181,30 @@ async fn measure(
     prefix: &str,
 ) -> Result<Report> {
     let mut report = Report::new(settings.buyers, settings.pool);
-    let run_for = Until::Elapsed(settings.phase);
 
-    // (a) The naive baseline.
+    let wanted = |phase: char| settings.phases.contains(phase);
+    if wanted('a') {
+        naive_phase(settings, db, sku, &mut report).await?;
+    }
+    if wanted('b') {
+        script_phase(settings, db, sku, redis, keys, prefix, &mut report).await?;
+    }
+    if wanted('c') {
+        edgeshop_phases(settings, db, sku, redis, keys, prefix, &mut report).await?;
+    }
+    if wanted('d') {
+        orders_phase(settings, db, sku, redis, prefix, &mut report).await?;
+    }
+    Ok(report)
+}
+
+async fn naive_phase(
+    settings: &Settings,
+    db: &Arc<sqlx::PgPool>,
+    sku: HotSku,
+    report: &mut Report,
+) -> Result<()> {
+    let run_for = Until::Elapsed(settings.phase);
     fixture::restock(db, &sku, PLENTY).await?;
     println!("(a) naive PostgreSQL row lock ...");
     let tally = closed_loop(settings.buyers, run_for, {
@@ -205,7 +230,20 @@ async fn measure(
         &tally,
     ));
 
-    // (b) The bare script, counters loaded by hand.
+    Ok(())
+}
+
+/// (b) The bare script, counters loaded by hand.
+async fn script_phase(
+    settings: &Settings,
+    db: &Arc<sqlx::PgPool>,
+    sku: HotSku,
+    redis: &Redis,
+    keys: &Arc<StockKeys>,
+    prefix: &str,
+    report: &mut Report,
+) -> Result<()> {
+    let run_for = Until::Elapsed(settings.phase);
     fixture::restock(db, &sku, PLENTY).await?;
     forget_counters(redis, prefix).await?;
     counters::load_missing(keys, &[(sku.row, PLENTY)]).await?;
@@ -227,7 +265,21 @@ async fn measure(
         &tally,
     ));
 
-    // (c) edgeshop's path: the counter is loaded from PostgreSQL on first use, as in the shop.
+    Ok(())
+}
+
+/// (c) edgeshop's path: the counter is loaded from PostgreSQL on first use, as in the shop;
+/// then again with scarce stock, selling out: every unit sold once, none twice.
+async fn edgeshop_phases(
+    settings: &Settings,
+    db: &Arc<sqlx::PgPool>,
+    sku: HotSku,
+    redis: &Redis,
+    keys: &Arc<StockKeys>,
+    prefix: &str,
+    report: &mut Report,
+) -> Result<()> {
+    let run_for = Until::Elapsed(settings.phase);
     fixture::restock(db, &sku, PLENTY).await?;
     forget_counters(redis, prefix).await?;
     let reservations = Arc::new(Reservations::new((**db).clone(), redis.clone()));
@@ -283,9 +335,18 @@ async fn measure(
         total,
     ));
     report.check(Check::equal("(c sell-out) errors", tally.errors as i64, 0));
-    drop(reservations);
+    Ok(())
+}
 
-    // (d) Whole orders over HTTP at a fixed rate; a few more orders than units.
+/// (d) Whole orders over HTTP at a fixed rate; a few more orders than units.
+async fn orders_phase(
+    settings: &Settings,
+    db: &Arc<sqlx::PgPool>,
+    sku: HotSku,
+    redis: &Redis,
+    prefix: &str,
+    report: &mut Report,
+) -> Result<()> {
     let planned = u64::from(settings.order_rate) * u64::from(settings.order_seconds);
     let units = planned - planned / 20;
     let units_i32 =
@@ -348,7 +409,7 @@ async fn measure(
         &tally,
         settings.order_rate,
     ));
-    Ok(report)
+    Ok(())
 }
 
 /// Drops every stock counter and hold of this run, so the next phase starts from PostgreSQL.
