@@ -48,9 +48,12 @@ const INSERT_AND_COUNT: &str = "
     RETURNING i.inventory_id, i.product_id, i.variant_id, i.warehouse_id, i.quantity_available,
               i.low_stock_threshold, t.quantity AS taken";
 
+/// Locks stock rows for an update of their counts. NO KEY UPDATE, not UPDATE: reservation rows
+/// referencing a locked stock row can still be inserted meanwhile (the foreign key only takes
+/// KEY SHARE), so a sale being confirmed does not hold up new reservations' inserts.
 async fn lock_rows(conn: &mut PgConnection, rows: &[i64]) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "SELECT 1 FROM inventory WHERE inventory_id = ANY($1) ORDER BY inventory_id FOR UPDATE",
+        "SELECT 1 FROM inventory WHERE inventory_id = ANY($1) ORDER BY inventory_id FOR NO KEY UPDATE",
     )
     .bind(rows)
     .execute(&mut *conn)
