@@ -16,9 +16,10 @@
 //! Then (c) again with scarce stock until it sells out, to count oversold and undersold units,
 //! and (d) sells slightly fewer units than it sends orders for, for the same count.
 //!
-//! Goals on a 2-core machine: (c) >= 20x (a) and >= 0.5x (b); (d) p99 < 250 ms at 500 orders/s;
-//! oversold 0. Goals are informational; the process fails on wrong answers (errors, oversold,
-//! undersold, books that do not balance).
+//! Goals on a 2-core machine: (c) >= 20x (a) and >= 0.5x (b); (d) p99 < 250 ms at 500 orders/s
+//! with no errors; oversold 0. Goals are informational. The process fails on wrong answers:
+//! books that do not balance, units oversold or undersold, a capture without an order. An
+//! overloaded shop's timeouts are errors that miss the goal, not wrong answers.
 //!
 //! Environment:
 //! - `BENCH_DATABASE_URL` (postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop_bench_reservations):
@@ -381,25 +382,44 @@ async fn orders_phase(
     drop(shop);
     let (total, reserved) = fixture::stock(db, &sku).await?;
     let (confirmed, captured) = orders::settled(db).await?;
-    report.orders_sold_out(units as i64, tally.took as i64);
-    report.check(Check::equal(
-        "(d) orders confirmed = units",
-        tally.took as i64,
-        units as i64,
-    ));
-    report.check(Check::equal(
-        "(d) confirmed orders in PostgreSQL = units",
+    let pending = fixture::pending_units(db, &sku).await?;
+    let units = units as i64;
+    report.orders_sold_out(units, confirmed);
+    // Whatever the load, the books balance and nobody pays for nothing.
+    report.check(Check::at_most(
+        "(d) confirmed orders in PostgreSQL <= units",
         confirmed,
-        units as i64,
+        units,
     ));
     report.check(Check::equal(
         "(d) captured payments = confirmed orders",
         captured,
         confirmed,
     ));
-    report.check(Check::equal("(d) units left in PostgreSQL", total, 0));
-    report.check(Check::equal("(d) units still reserved", reserved, 0));
-    report.check(Check::equal("(d) errors", tally.errors as i64, 0));
+    report.check(Check::equal(
+        "(d) units left + units sold = units",
+        total + confirmed,
+        units,
+    ));
+    report.check(Check::equal(
+        "(d) units reserved = units of pending reservations",
+        reserved,
+        pending,
+    ));
+    // An overloaded shop answers some orders with a timeout (and keeps those checkouts until
+    // they expire); a shop that kept up sells every unit and says so to each buyer.
+    if tally.errors == 0 {
+        report.check(Check::equal(
+            "(d) confirmed orders in PostgreSQL = units",
+            confirmed,
+            units,
+        ));
+        report.check(Check::equal(
+            "(d) buyers told \"confirmed\" = confirmed orders",
+            tally.took as i64,
+            confirmed,
+        ));
+    }
     if let Some(err) = &tally.first_error {
         eprintln!("(d) first error: {err}");
     }
