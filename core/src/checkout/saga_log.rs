@@ -25,6 +25,25 @@ pub async fn log_step(
     Ok(())
 }
 
+// A step's state change and its log line go together in one statement (one round trip): a
+// checkout writes eight of them.
+const START_STEP: &str = "
+    WITH saga AS (
+        UPDATE saga_state SET status = 'IN_PROGRESS', current_step = $2, updated_at = now()
+         WHERE saga_id = $1
+    )
+    INSERT INTO saga_step_log (saga_id, step_name, step_status, step_data) VALUES ($1, $2, $3, $4)";
+
+const COMPLETE_STEP: &str = "
+    WITH saga AS (
+        UPDATE saga_state
+           SET current_step = $2, updated_at = now(),
+               completed_steps = CASE WHEN completed_steps ? $2 THEN completed_steps
+                                      ELSE completed_steps || to_jsonb($2::text) END
+         WHERE saga_id = $1
+    )
+    INSERT INTO saga_step_log (saga_id, step_name, step_status, step_data) VALUES ($1, $2, $3, $4)";
+
 /// Marks a step started: the saga is in progress at this step.
 pub async fn start_step(
     conn: &mut PgConnection,
@@ -32,14 +51,14 @@ pub async fn start_step(
     step: SagaStep,
     data: Value,
 ) -> Result<(), ApiError> {
-    sqlx::query(
-        "UPDATE saga_state SET status = 'IN_PROGRESS', current_step = $2, updated_at = now() WHERE saga_id = $1",
-    )
-    .bind(saga.0)
-    .bind(step.as_str())
-    .execute(&mut *conn)
-    .await?;
-    log_step(conn, saga, step, SagaStepStatus::Started, data).await
+    sqlx::query(START_STEP)
+        .bind(saga.0)
+        .bind(step.as_str())
+        .bind(SagaStepStatus::Started.as_str())
+        .bind(data)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Marks a step completed (once, however often it is retried).
@@ -49,18 +68,14 @@ pub async fn complete_step(
     step: SagaStep,
     data: Value,
 ) -> Result<(), ApiError> {
-    sqlx::query(
-        "UPDATE saga_state
-            SET current_step = $2, updated_at = now(),
-                completed_steps = CASE WHEN completed_steps ? $2 THEN completed_steps
-                                       ELSE completed_steps || to_jsonb($2::text) END
-          WHERE saga_id = $1",
-    )
-    .bind(saga.0)
-    .bind(step.as_str())
-    .execute(&mut *conn)
-    .await?;
-    log_step(conn, saga, step, SagaStepStatus::Completed, data).await
+    sqlx::query(COMPLETE_STEP)
+        .bind(saga.0)
+        .bind(step.as_str())
+        .bind(SagaStepStatus::Completed.as_str())
+        .bind(data)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn fail_step(

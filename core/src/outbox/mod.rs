@@ -52,20 +52,22 @@ pub async fn enqueue<P: DomainEvent + Serialize>(
 ) -> Result<(), ApiError> {
     let json = serde_json::to_value(envelope)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("serialising an event: {e}")))?;
+    // One round trip for both: a checkout writes several events per transaction.
     sqlx::query(
-        "INSERT INTO outbox_events (event_id, topic, partition_key, event_type, envelope)
-         VALUES ($1, $2, $3, $4, $5)",
+        "WITH queued AS (
+            INSERT INTO outbox_events (event_id, topic, partition_key, event_type, envelope)
+            VALUES ($1, $2, $3, $4, $5)
+            RETURNING outbox_id
+         )
+         SELECT pg_notify($6, '') FROM queued",
     )
     .bind(envelope.event_id.0)
     .bind(envelope.topic())
     .bind(envelope.partition_key())
     .bind(envelope.event_type().as_str())
     .bind(json)
+    .bind(NOTIFY_CHANNEL)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(NOTIFY_CHANNEL)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
