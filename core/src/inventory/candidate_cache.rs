@@ -4,7 +4,9 @@
 //! warehouse closes, so asking PostgreSQL for it on every checkout of a hot SKU would spend a
 //! query per buyer on an answer that does not change. Correctness does not depend on it being
 //! fresh: the counters and PostgreSQL's constraints decide what can be sold; a row added in
-//! another process is merely used a few seconds later.
+//! another process is merely used a few seconds later. A list where some line has no row at
+//! all is not kept: stock added for a product nobody could buy yet (a sale about to open) is
+//! for sale at once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -62,6 +64,14 @@ impl CandidateCache {
             country: country.to_owned(),
             state: state.to_owned(),
         };
+        let every_line_supplied = items.iter().all(|(product, variant)| {
+            rows.iter().any(|r| {
+                r.product_id == product.get() && r.variant_id == variant.map(VariantId::get)
+            })
+        });
+        if !every_line_supplied {
+            return;
+        }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
@@ -108,5 +118,24 @@ mod tests {
         );
         cache.clear();
         assert!(cache.get(&items, "US", "TX").is_none());
+    }
+
+    #[test]
+    fn a_list_missing_a_line_is_not_kept() {
+        let cache = CandidateCache::default();
+        let items = [(ProductId::new(1), None), (ProductId::new(2), None)];
+        cache.put(&items, "US", "TX", vec![row(7)]);
+        assert!(cache.get(&items, "US", "TX").is_none());
+        cache.put(
+            &[(ProductId::new(1), Some(VariantId::new(3)))],
+            "US",
+            "TX",
+            vec![row(7)],
+        );
+        assert!(
+            cache
+                .get(&[(ProductId::new(1), Some(VariantId::new(3)))], "US", "TX")
+                .is_none()
+        );
     }
 }
