@@ -107,10 +107,11 @@ pub async fn hot_sku(db: &PgPool) -> Result<HotSku> {
     })
 }
 
-/// Starts a phase from a clean slate: no pending reservation, `units` on hand.
+/// Starts a phase from the same state as every other: no reservation rows, `units` on hand,
+/// and the tables vacuumed, so no phase inherits the dead rows of the one before it.
 pub async fn restock(db: &PgPool, sku: &HotSku, units: i32) -> Result<()> {
     let mut tx = db.begin().await?;
-    sqlx::query("UPDATE inventory_reservations SET status = 'RELEASED' WHERE status = 'PENDING'")
+    sqlx::query("TRUNCATE inventory_reservations")
         .execute(&mut *tx)
         .await?;
     sqlx::query(
@@ -120,7 +121,12 @@ pub async fn restock(db: &PgPool, sku: &HotSku, units: i32) -> Result<()> {
     .bind(units)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await.context("restocking the hot SKU")
+    tx.commit().await.context("restocking the hot SKU")?;
+    sqlx::query("VACUUM (ANALYZE) inventory, inventory_reservations")
+        .execute(db)
+        .await
+        .context("vacuuming between phases")?;
+    Ok(())
 }
 
 /// The hot row as PostgreSQL has it: (total, reserved).
