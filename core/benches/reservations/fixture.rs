@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use edgeshop_core::seed::{SeedOptions, seed_catalog};
 use edgeshop_core::startup;
 use shared_model::ids::{InventoryId, ProductId, VariantId};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 
 /// Products in the catalog around the hot one: enough for real joins, quick to seed.
@@ -45,8 +45,8 @@ pub async fn fresh_database(url: &str, max_connections: u32) -> Result<PgPool> {
         .with_context(|| format!("creating {name}"))?;
     admin.close().await.ok();
 
-    let db = PgPoolOptions::new()
-        .max_connections(max_connections)
+    // The shop's own pool settings, so every phase talks to PostgreSQL as the shop does.
+    let db = startup::pool_options(max_connections)
         .connect_with(options)
         .await
         .with_context(|| format!("connecting to {name}"))?;
