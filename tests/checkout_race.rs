@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use edgeshop_tests::{
-    CoreProcess, Scratch, ServerProcess, TestDatabase, core_env, post_json, register_buyers,
-    run_core,
+    Admin, CoreProcess, Scratch, ServerProcess, TestDatabase, buy, core_env, create_admin_user,
+    register_buyers, run_core,
 };
 use futures_util::future::join_all;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const BUYERS: usize = 500;
 const UNITS: i64 = 100;
@@ -35,22 +35,7 @@ async fn five_hundred_buyers_race_four_cores_for_a_hundred_units() {
     env.push(("DATABASE_MAX_CONNECTIONS".into(), "10".into()));
     let (ok, out, err) = run_core(&env, &["seed", "--products", "20"]);
     assert!(ok, "{out}{err}");
-    assert!(
-        run_core(
-            &env,
-            &[
-                "user",
-                "create",
-                "--email",
-                "ops@example.com",
-                "--password",
-                "operator-password",
-                "--role",
-                "admin"
-            ]
-        )
-        .0
-    );
+    create_admin_user(&env, "ops@example.com", "operator-password");
     let cores: Vec<CoreProcess> = (0..CORES)
         .map(|_| CoreProcess::start(&env).expect("core starts"))
         .collect();
@@ -61,101 +46,35 @@ async fn five_hundred_buyers_race_four_cores_for_a_hundred_units() {
         .unwrap();
 
     // The product on sale, and its single stock row.
-    let (_, login) = post_json(
-        &http,
-        format!("{}/api/auth/login", urls[0]),
-        None,
-        json!({"email": "ops@example.com", "password": "operator-password"}),
-        None,
-    )
-    .await;
-    let admin = login["accessToken"]
-        .as_str()
-        .expect("admin token")
-        .to_owned();
-    let category = http
-        .get(format!("{}/api/categories", urls[0]))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()[0]["categoryId"]
-        .clone();
-    let (status, product) = post_json(
-        &http,
-        format!("{}/api/admin/products", urls[0]),
-        Some(&admin),
-        json!({"name": "Flash Console", "brand": "Edgeshop", "categoryId": category, "basePrice": "499.00",
-               "currency": "USD", "sku": "FLASH-CONSOLE", "maxQuantityPerOrder": 1}),
-        None,
-    )
-    .await;
-    assert_eq!(status, 201, "{product}");
-    let product_id = product["productId"].as_str().unwrap().to_owned();
+    let admin = Admin::sign_in(&http, &urls[0], "ops@example.com", "operator-password").await;
+    let product_id = admin
+        .create_product(json!({"name": "Flash Console", "basePrice": "499.00",
+                               "sku": "FLASH-CONSOLE", "maxQuantityPerOrder": 1}))
+        .await;
 
     let buyers = register_buyers(&http, &urls, "buyer", BUYERS).await;
     let buyers = Arc::new(buyers);
-    let warehouse = http
-        .get(format!("{}/api/admin/warehouses", urls[0]))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()[0]["warehouseId"]
-        .clone();
     let db = sqlx::PgPool::connect(&database.url).await.unwrap();
 
     let mut captured_total = rust_decimal::Decimal::ZERO;
     for round in 1..=rounds() {
-        let put = http
-            .put(format!("{}/api/admin/inventory", urls[0]))
-            .bearer_auth(&admin)
-            .json(
-                &json!({"productId": product_id, "warehouseId": warehouse, "quantityTotal": UNITS}),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(put.status(), 200, "restock for round {round}");
+        admin.set_stock(&product_id, UNITS).await;
         let outcomes = join_all((0..BUYERS).map(|i| {
             let http = http.clone();
             let urls = urls.clone();
             let buyers = buyers.clone();
             let product_id = product_id.clone();
             async move {
-                let buyer = &buyers[i];
-                let (status, started) = post_json(
+                // Paid through another process than the one that reserved.
+                buy(
                     &http,
-                    format!("{}/api/checkout/initiate", urls[i % CORES]),
-                    Some(&buyer.token),
-                    json!({"items": [{"productId": product_id, "quantity": 1}], "shippingAddressId": buyer.address}),
-                    None,
+                    &urls[i % CORES],
+                    &urls[(i + 1) % CORES],
+                    &buyers[i],
+                    &product_id,
+                    format!("pay-{round}-{i}"),
                 )
-                .await;
-                match status {
-                    409 if started["error"]["code"] == "out_of_stock" => Ok(None),
-                    201 => {
-                        let checkout = started["checkoutId"].as_str().unwrap();
-                        // Paid through another process than the one that reserved.
-                        let (status, paid) = post_json(
-                            &http,
-                            format!("{}/api/checkout/{checkout}/pay", urls[(i + 1) % CORES]),
-                            Some(&buyer.token),
-                            json!({"paymentMethod": "CARD", "paymentToken": "tok_visa"}),
-                            Some(format!("pay-{round}-{i}")),
-                        )
-                        .await;
-                        if status == 200 && paid["status"] == "CONFIRMED" {
-                            Ok(Some(paid["total"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap()))
-                        } else {
-                            Err(format!("pay answered {status}: {paid}"))
-                        }
-                    }
-                    _ => Err(format!("initiate answered {status}: {started}")),
-                }
+                .await
             }
         }))
         .await;
@@ -190,27 +109,10 @@ async fn five_hundred_buyers_race_four_cores_for_a_hundred_units() {
         .await
         .unwrap();
         assert_eq!((total, reserved), (0, 0), "round {round}: stock afterwards");
-        let charges: Value = http
-            .get(gateway.url("/v1/charges"))
-            .bearer_auth(SECRET)
-            .send()
+        let captured: rust_decimal::Decimal = gateway
+            .captured_charges(&http, SECRET)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let captured: rust_decimal::Decimal = charges["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["status"] == "succeeded")
-            .map(|c| {
-                c["amount"]
-                    .as_str()
-                    .unwrap()
-                    .parse::<rust_decimal::Decimal>()
-                    .unwrap()
-            })
+            .into_iter()
             .sum();
         assert_eq!(
             captured, captured_total,

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use edgeshop_tests::{
-    Buyer, CoreProcess, RedisServer, Scratch, ServerProcess, TestDatabase, buy, core_env,
-    post_json, register_buyers, run_core,
+    Admin, Buyer, CoreProcess, RedisServer, Scratch, ServerProcess, TestDatabase, buy, core_env,
+    create_admin_user, register_buyers, run_core,
 };
 use futures_util::future::join_all;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const SECRET: &str = "sk_test_outage";
 const UNITS: i64 = 150;
@@ -49,7 +49,7 @@ async fn wave(
         failures.len(),
         failures.first()
     );
-    let confirmed = outcomes.iter().filter(|o| matches!(o, Ok(true))).count();
+    let confirmed = outcomes.iter().filter(|o| matches!(o, Ok(Some(_)))).count();
     (confirmed, outcomes.len() - confirmed)
 }
 
@@ -68,77 +68,20 @@ async fn a_sale_survives_a_flushall_and_a_stopped_redis_without_overselling() {
     env.push(("PAYMENT_GATEWAY_SECRET_KEY".into(), SECRET.into()));
     let (ok, out, err) = run_core(&env, &["seed", "--products", "20"]);
     assert!(ok, "{out}{err}");
-    assert!(
-        run_core(
-            &env,
-            &[
-                "user",
-                "create",
-                "--email",
-                "ops@example.com",
-                "--password",
-                "operator-password",
-                "--role",
-                "admin"
-            ]
-        )
-        .0
-    );
+    create_admin_user(&env, "ops@example.com", "operator-password");
     let processes: Vec<CoreProcess> = (0..2)
         .map(|_| CoreProcess::start(&env).expect("core starts"))
         .collect();
     let cores: Arc<Vec<String>> = Arc::new(processes.iter().map(|c| c.base_url.clone()).collect());
     let http = reqwest::Client::new();
 
-    let (_, login) = post_json(
-        &http,
-        format!("{}/api/auth/login", cores[0]),
-        None,
-        json!({"email": "ops@example.com", "password": "operator-password"}),
-        None,
-    )
-    .await;
-    let admin = login["accessToken"]
-        .as_str()
-        .expect("admin token")
-        .to_owned();
-    let category = http
-        .get(format!("{}/api/categories", cores[0]))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()[0]["categoryId"]
-        .clone();
-    let (status, product) = post_json(
-        &http,
-        format!("{}/api/admin/products", cores[0]),
-        Some(&admin),
-        json!({"name": "Outage Console", "brand": "Edgeshop", "categoryId": category, "basePrice": "299.00", "currency": "USD", "sku": "OUTAGE-CONSOLE"}),
-        None,
-    )
-    .await;
-    assert_eq!(status, 201, "{product}");
-    let product_id = product["productId"].as_str().unwrap().to_owned();
-    let warehouse = http
-        .get(format!("{}/api/admin/warehouses", cores[0]))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()[0]["warehouseId"]
-        .clone();
-    let put = http
-        .put(format!("{}/api/admin/inventory", cores[0]))
-        .bearer_auth(&admin)
-        .json(&json!({"productId": product_id, "warehouseId": warehouse, "quantityTotal": UNITS}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), 200);
+    let admin = Admin::sign_in(&http, &cores[0], "ops@example.com", "operator-password").await;
+    let product_id = admin
+        .create_product(
+            json!({"name": "Outage Console", "basePrice": "299.00", "sku": "OUTAGE-CONSOLE"}),
+        )
+        .await;
+    admin.set_stock(&product_id, UNITS).await;
     let buyers = Arc::new(register_buyers(&http, &cores, "outage", 210).await);
 
     assert_eq!(
@@ -189,21 +132,7 @@ async fn a_sale_survives_a_flushall_and_a_stopped_redis_without_overselling() {
             .await
             .unwrap();
     assert_eq!(confirmed, UNITS);
-    let charges: Value = http
-        .get(gateway.url("/v1/charges"))
-        .bearer_auth(SECRET)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let captures = charges["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["status"] == "succeeded")
-        .count();
+    let captures = gateway.captured_charges(&http, SECRET).await.len();
     assert_eq!(captures as i64, UNITS, "one capture per confirmed order");
     db.close().await;
     for core in processes {

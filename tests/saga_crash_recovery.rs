@@ -162,24 +162,7 @@ async fn a_crash_after_any_saga_step_is_finished_or_undone_by_recovery() {
         confirmed, 3,
         "the three crashes after PROCESS_PAYMENT ended as confirmed orders"
     );
-    let captures: Value = http
-        .get(gateway.url("/v1/charges"))
-        .bearer_auth(SECRET)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        captures["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["status"] == "succeeded")
-            .count(),
-        3
-    );
+    assert_eq!(gateway.captured_charges(&http, SECRET).await.len(), 3);
     db.close().await;
     database.drop().await.unwrap();
 }

@@ -389,7 +389,9 @@ pub async fn register_buyers(
     .await
 }
 
-/// One buyer's attempt at `product`: `Ok(true)` confirmed, `Ok(false)` told "sold out".
+/// One buyer's attempt at `product`: `Ok(Some(total))` confirmed for that total, `Ok(None)`
+/// told "sold out". Reserves through one core and pays through another, as a buyer whose
+/// requests land on different processes would.
 pub async fn buy(
     http: &reqwest::Client,
     reserve_at: &str,
@@ -397,7 +399,7 @@ pub async fn buy(
     buyer: &Buyer,
     product: &str,
     key: String,
-) -> Result<bool, String> {
+) -> Result<Option<rust_decimal::Decimal>, String> {
     let (status, started) = post_json(
         http,
         format!("{reserve_at}/api/checkout/initiate"),
@@ -407,7 +409,7 @@ pub async fn buy(
     )
     .await;
     match status {
-        409 if started["error"]["code"] == "out_of_stock" => Ok(false),
+        409 if started["error"]["code"] == "out_of_stock" => Ok(None),
         201 => {
             let checkout = started["checkoutId"].as_str().unwrap_or_default();
             let (status, paid) = post_json(
@@ -418,12 +420,139 @@ pub async fn buy(
                 Some(key),
             )
             .await;
-            if status == 200 && paid["status"] == "CONFIRMED" {
-                Ok(true)
-            } else {
-                Err(format!("pay answered {status}: {paid}"))
+            match paid["total"].as_str().and_then(|t| t.parse().ok()) {
+                Some(total) if status == 200 && paid["status"] == "CONFIRMED" => Ok(Some(total)),
+                _ => Err(format!("pay answered {status}: {paid}")),
             }
         }
         _ => Err(format!("initiate answered {status}: {started}")),
     }
+}
+
+impl ServerProcess {
+    /// The amounts of every charge a sandbox gateway captured (status `succeeded`).
+    pub async fn captured_charges(
+        &self,
+        http: &reqwest::Client,
+        secret: &str,
+    ) -> Vec<rust_decimal::Decimal> {
+        let charges: serde_json::Value = http
+            .get(self.url("/v1/charges"))
+            .bearer_auth(secret)
+            .send()
+            .await
+            .expect("the gateway answers")
+            .json()
+            .await
+            .expect("a charge list");
+        charges["data"]
+            .as_array()
+            .expect("charges under data")
+            .iter()
+            .filter(|c| c["status"] == "succeeded")
+            .map(|c| {
+                c["amount"]
+                    .as_str()
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or_else(|| panic!("a charge without an amount: {c}"))
+            })
+            .collect()
+    }
+}
+
+/// A signed-in admin of one core, for setting up what a sale needs through the real API.
+pub struct Admin {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Admin {
+    pub async fn sign_in(http: &reqwest::Client, base: &str, email: &str, password: &str) -> Self {
+        let (status, login) = post_json(
+            http,
+            format!("{base}/api/auth/login"),
+            None,
+            serde_json::json!({"email": email, "password": password}),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{login}");
+        Admin {
+            http: http.clone(),
+            base: base.to_owned(),
+            token: login["accessToken"]
+                .as_str()
+                .expect("admin token")
+                .to_owned(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> serde_json::Value {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("the core answers")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
+    /// Creates a product in the first category (`fields` adds to or overrides name, brand,
+    /// price and currency) and answers its id.
+    pub async fn create_product(&self, fields: serde_json::Value) -> String {
+        let category = self.get("/api/categories").await[0]["categoryId"].clone();
+        let mut body =
+            serde_json::json!({"brand": "Edgeshop", "categoryId": category, "currency": "USD"});
+        for (key, value) in fields.as_object().expect("fields as an object") {
+            body[key] = value.clone();
+        }
+        let (status, product) = post_json(
+            &self.http,
+            format!("{}/api/admin/products", self.base),
+            Some(&self.token),
+            body,
+            None,
+        )
+        .await;
+        assert_eq!(status, 201, "{product}");
+        product["productId"]
+            .as_str()
+            .expect("a product id")
+            .to_owned()
+    }
+
+    /// Sets the product's stock in the first warehouse.
+    pub async fn set_stock(&self, product: &str, units: i64) {
+        let warehouse = self.get("/api/admin/warehouses").await[0]["warehouseId"].clone();
+        let put = self
+            .http
+            .put(format!("{}/api/admin/inventory", self.base))
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({"productId": product, "warehouseId": warehouse, "quantityTotal": units}))
+            .send()
+            .await
+            .expect("the core answers");
+        assert_eq!(put.status(), 200, "setting the stock of {product}");
+    }
+}
+
+/// Creates an admin account with the core's CLI (`edgeshop-core user create --role admin`).
+pub fn create_admin_user(env: &[(String, String)], email: &str, password: &str) {
+    let (ok, out, err) = run_core(
+        env,
+        &[
+            "user",
+            "create",
+            "--email",
+            email,
+            "--password",
+            password,
+            "--role",
+            "admin",
+        ],
+    );
+    assert!(ok, "creating the admin: {out}{err}");
 }
