@@ -25,10 +25,7 @@
 //! Results are also appended as one JSON line to `bench-results/catalog_list.jsonl`.
 
 use std::collections::HashMap;
-use std::fmt::Display;
-use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -70,6 +67,11 @@ const FAILURE_SAMPLES: usize = 5;
 const SLOWEST_SHAPES: usize = 8;
 /// Rebuilds of the listing index timed on their own.
 const INDEX_REBUILDS: usize = 5;
+
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{env_or, round2};
 
 fn main() -> ExitCode {
     init_logging();
@@ -134,19 +136,6 @@ impl Settings {
     }
 }
 
-fn env_or<T: FromStr>(name: &str, default: T) -> Result<T>
-where
-    T::Err: Display,
-{
-    match std::env::var(name) {
-        Ok(text) if !text.trim().is_empty() => text
-            .trim()
-            .parse()
-            .map_err(|err| anyhow::anyhow!("{name}={text:?} is not valid: {err}")),
-        _ => Ok(default),
-    }
-}
-
 /// Runs everything; returns how many requests failed.
 async fn run() -> Result<u64> {
     let settings = Settings::from_env()?;
@@ -192,25 +181,13 @@ async fn run() -> Result<u64> {
 }
 
 /// The app's configuration: development mode against the bench database and a private Redis
-/// prefix. Pool size and request timeout may be tuned from the environment.
+/// prefix.
 fn app_config(settings: &Settings, prefix: &str) -> Result<Config> {
-    let fixed = [
-        ("EDGESHOP_ENV", "development"),
+    support::app_config(&[
         ("DATABASE_URL", settings.database_url.as_str()),
         ("REDIS_URL", settings.redis_url.as_str()),
         ("REDIS_KEY_PREFIX", prefix),
-    ];
-    let passed_through = ["DATABASE_MAX_CONNECTIONS", "EDGESHOP_REQUEST_TIMEOUT_MS"];
-    Config::from_lookup(|name| {
-        if let Some((_, value)) = fixed.iter().find(|(key, _)| *key == name) {
-            return Some((*value).to_owned());
-        }
-        passed_through
-            .contains(&name)
-            .then(|| std::env::var(name).ok())
-            .flatten()
-    })
-    .context("building the app configuration")
+    ])
 }
 
 fn print_settings(settings: &Settings, config: &Config) {
@@ -1121,7 +1098,6 @@ impl Report {
         let c = self.concurrency;
         json!({
             "timestamp": chrono::Utc::now().to_rfc3339(),
-            "commit": git_commit(),
             "bench": "catalog_list",
             "products": self.products,
             "concurrency": self.concurrency,
@@ -1142,39 +1118,6 @@ impl Report {
     }
 
     fn append_jsonl(&self) -> Result<()> {
-        let dir = workspace_root().join("bench-results");
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let path = dir.join("catalog_list.jsonl");
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        writeln!(file, "{}", self.to_json())
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("results appended to {}", path.display());
-        Ok(())
+        support::append_jsonl("catalog_list", self.to_json())
     }
-}
-
-fn round2(v: f64) -> f64 {
-    (v * 100.0).round() / 100.0
-}
-
-fn workspace_root() -> PathBuf {
-    let core = Path::new(env!("CARGO_MANIFEST_DIR"));
-    core.parent().unwrap_or(core).to_path_buf()
-}
-
-/// The commit measured, when git can tell (a missing git or repository is not an error).
-fn git_commit() -> Option<String> {
-    let output = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(workspace_root())
-        .output()
-        .ok()?;
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }

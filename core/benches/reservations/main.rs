@@ -37,6 +37,8 @@ mod load;
 mod orders;
 mod paths;
 mod report;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -50,6 +52,7 @@ use edgeshop_core::kv::Redis;
 use fixture::HotSku;
 use load::{Until, closed_loop, open_loop};
 use report::{Check, PhaseFigures, Report};
+use support::env_or;
 
 const DEFAULT_DATABASE_URL: &str =
     "postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop_bench_reservations";
@@ -87,19 +90,6 @@ impl Settings {
             pool: env_or("DATABASE_MAX_CONNECTIONS", 20)?,
             phases: env_or("BENCH_PHASES", "abcd".to_owned())?.to_lowercase(),
         })
-    }
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T>
-where
-    T::Err: std::fmt::Display,
-{
-    match std::env::var(name) {
-        Ok(text) if !text.trim().is_empty() => text
-            .trim()
-            .parse()
-            .map_err(|err| anyhow::anyhow!("{name}={text:?} is not valid: {err}")),
-        _ => Ok(default),
     }
 }
 
@@ -213,18 +203,7 @@ async fn naive_phase(
         move |_| paths::naive_row_lock(db.clone(), sku)
     })
     .await;
-    let (_, reserved) = fixture::stock(db, &sku).await?;
-    let pending = fixture::pending_units(db, &sku).await?;
-    report.check(Check::equal(
-        "(a) reserved in PostgreSQL = reservations made",
-        reserved,
-        tally.took as i64,
-    ));
-    report.check(Check::equal(
-        "(a) pending reservation rows = reservations made",
-        pending,
-        tally.took as i64,
-    ));
+    check_recorded("(a)", db, &sku, tally.took, report).await?;
     report.phase(PhaseFigures::closed(
         "a_naive_postgres",
         "(a) naive PostgreSQL",
@@ -232,6 +211,30 @@ async fn naive_phase(
     ));
 
     Ok(())
+}
+
+/// Checks that PostgreSQL recorded exactly the reservations a phase made; answers the units
+/// reserved.
+async fn check_recorded(
+    phase: &str,
+    db: &sqlx::PgPool,
+    sku: &HotSku,
+    made: u64,
+    report: &mut Report,
+) -> Result<i64> {
+    let (_, reserved) = fixture::stock(db, sku).await?;
+    let pending = fixture::pending_units(db, sku).await?;
+    report.check(Check::equal(
+        format!("{phase} reserved in PostgreSQL = reservations made"),
+        reserved,
+        made as i64,
+    ));
+    report.check(Check::equal(
+        format!("{phase} pending reservation rows = reservations made"),
+        pending,
+        made as i64,
+    ));
+    Ok(reserved)
 }
 
 /// (b) The bare script, counters loaded by hand.
@@ -290,19 +293,8 @@ async fn edgeshop_phases(
         move |_| paths::edgeshop_path(reservations.clone(), sku)
     })
     .await;
-    let (_, reserved) = fixture::stock(db, &sku).await?;
-    let pending = fixture::pending_units(db, &sku).await?;
+    let reserved = check_recorded("(c)", db, &sku, tally.took, report).await?;
     let counter = counters::counter(keys, sku.row).await?.unwrap_or(-1);
-    report.check(Check::equal(
-        "(c) reserved in PostgreSQL = reservations made",
-        reserved,
-        tally.took as i64,
-    ));
-    report.check(Check::equal(
-        "(c) pending reservation rows = reservations made",
-        pending,
-        tally.took as i64,
-    ));
     report.check(Check::equal(
         "(c) counter = PostgreSQL's available",
         counter,

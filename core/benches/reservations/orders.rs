@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use edgeshop_core::auth::TokenKeys;
-use edgeshop_core::config::Config;
 use edgeshop_core::startup;
 use edgeshop_tests::{Buyer, post_json, register_buyers};
 use serde_json::json;
@@ -47,25 +46,13 @@ pub async fn open_shop(
     .await
     .context("starting the sandbox gateway")?;
     let gateway_url = format!("http://{gateway}");
-    let fixed = [
-        ("EDGESHOP_ENV", "development"),
+    let config = crate::support::app_config(&[
         ("DATABASE_URL", database_url),
         ("REDIS_URL", redis_url),
         ("REDIS_KEY_PREFIX", prefix),
         ("PAYMENT_GATEWAY_URL", gateway_url.as_str()),
         ("PAYMENT_GATEWAY_SECRET_KEY", GATEWAY_SECRET),
-    ];
-    let passed_through = ["DATABASE_MAX_CONNECTIONS", "EDGESHOP_REQUEST_TIMEOUT_MS"];
-    let config = Config::from_lookup(|name| {
-        if let Some((_, value)) = fixed.iter().find(|(key, _)| *key == name) {
-            return Some((*value).to_owned());
-        }
-        passed_through
-            .contains(&name)
-            .then(|| std::env::var(name).ok())
-            .flatten()
-    })
-    .context("building the app configuration")?;
+    ])?;
     let state = startup::state_with(config, db.clone(), Some(TokenKeys::generate()))
         .context("building the application state")?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -1,12 +1,10 @@
 //! The figures, the ratios the goals are about, and the checks that make a run valid.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::{Value, json};
 
 use crate::load::Tally;
+use crate::support::round2;
 
 const C_OVER_A_GOAL: f64 = 20.0;
 const C_OVER_B_GOAL: f64 = 0.5;
@@ -70,25 +68,25 @@ impl PhaseFigures {
 
 /// A fact that must hold for the figures to count.
 pub struct Check {
-    what: &'static str,
+    what: String,
     actual: i64,
     expected: i64,
     at_most: bool,
 }
 
 impl Check {
-    pub fn equal(what: &'static str, actual: i64, expected: i64) -> Self {
+    pub fn equal(what: impl Into<String>, actual: i64, expected: i64) -> Self {
         Check {
-            what,
+            what: what.into(),
             actual,
             expected,
             at_most: false,
         }
     }
 
-    pub fn at_most(what: &'static str, actual: i64, limit: i64) -> Self {
+    pub fn at_most(what: impl Into<String>, actual: i64, limit: i64) -> Self {
         Check {
-            what,
+            what: what.into(),
             actual,
             expected: limit,
             at_most: true,
@@ -271,7 +269,6 @@ impl Report {
             .collect();
         json!({
             "at": chrono::Utc::now().to_rfc3339(),
-            "commit": git_commit(),
             "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
             "buyers": self.buyers,
             "db_pool": self.pool,
@@ -285,39 +282,6 @@ impl Report {
     }
 
     pub fn append_jsonl(&self) -> Result<()> {
-        let dir = workspace_root().join("bench-results");
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let path = dir.join("reservations.jsonl");
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        writeln!(file, "{}", self.to_json())
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("results appended to {}", path.display());
-        Ok(())
+        crate::support::append_jsonl("reservations", self.to_json())
     }
-}
-
-fn round2(v: f64) -> f64 {
-    (v * 100.0).round() / 100.0
-}
-
-fn workspace_root() -> PathBuf {
-    let core = Path::new(env!("CARGO_MANIFEST_DIR"));
-    core.parent().unwrap_or(core).to_path_buf()
-}
-
-/// The commit measured, when git can tell (a missing git or repository is not an error).
-fn git_commit() -> Option<String> {
-    let output = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(workspace_root())
-        .output()
-        .ok()?;
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
