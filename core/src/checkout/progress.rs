@@ -122,11 +122,7 @@ pub async fn finish(state: &AppState, saga: SagaId, correlation_id: &str) -> Api
     // turn out to be gone, the whole transaction is rolled back.
     saga_log::start_step(&mut tx, saga, SagaStep::ConfirmInventory, json!({})).await?;
     let held = reservation_store::reserved_rows(&mut tx, saga).await?;
-    let pending: Vec<i64> = held
-        .iter()
-        .filter(|r| r.status == "PENDING")
-        .map(|r| r.inventory_id)
-        .collect();
+    let pending = held.iter().filter(|r| r.status == "PENDING").count();
     // Sold by this step, or by an earlier attempt that crashed after committing.
     let sold_rows: Vec<ReservedRow> = held
         .into_iter()
@@ -140,7 +136,7 @@ pub async fn finish(state: &AppState, saga: SagaId, correlation_id: &str) -> Api
         &mut tx,
         saga,
         SagaStep::ConfirmInventory,
-        json!({ "rows": pending.len() }),
+        json!({ "rows": pending }),
     )
     .await?;
     saga_log::set_status(&mut tx, saga, SagaStatus::Completed, None).await?;
@@ -182,7 +178,7 @@ pub async fn finish(state: &AppState, saga: SagaId, correlation_id: &str) -> Api
         .reservations
         .confirm_in(&mut tx, saga, record.order())
         .await?;
-    if sold_rows.is_empty() || (confirmed.is_empty() && !pending.is_empty()) {
+    if sold_rows.is_empty() || (confirmed.is_empty() && pending > 0) {
         // The reservation ended (expired or released) while the payment was in flight.
         tx.rollback().await?;
         tracing::error!(%saga, "paid, but the reservation had ended: compensating with a refund");

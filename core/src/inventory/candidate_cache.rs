@@ -28,6 +28,16 @@ struct Key {
     state: String,
 }
 
+impl Key {
+    fn new(items: &[(ProductId, Option<VariantId>)], country: &str, state: &str) -> Self {
+        Key {
+            items: items.to_vec(),
+            country: country.to_owned(),
+            state: state.to_owned(),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct CandidateCache {
     entries: Mutex<HashMap<Key, (Instant, Vec<CandidateRow>)>>,
@@ -40,14 +50,9 @@ impl CandidateCache {
         country: &str,
         state: &str,
     ) -> Option<Vec<CandidateRow>> {
-        let key = Key {
-            items: items.to_vec(),
-            country: country.to_owned(),
-            state: state.to_owned(),
-        };
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
-            .get(&key)
+            .get(&Key::new(items, country, state))
             .filter(|(at, _)| at.elapsed() < FRESH_FOR)
             .map(|(_, rows)| rows.clone())
     }
@@ -59,11 +64,6 @@ impl CandidateCache {
         state: &str,
         rows: Vec<CandidateRow>,
     ) {
-        let key = Key {
-            items: items.to_vec(),
-            country: country.to_owned(),
-            state: state.to_owned(),
-        };
         let every_line_supplied = items.iter().all(|(product, variant)| {
             rows.iter().any(|r| {
                 r.product_id == product.get() && r.variant_id == variant.map(VariantId::get)
@@ -76,7 +76,7 @@ impl CandidateCache {
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
-        entries.insert(key, (Instant::now(), rows));
+        entries.insert(Key::new(items, country, state), (Instant::now(), rows));
     }
 
     /// Forgets everything: this process changed stock rows.
