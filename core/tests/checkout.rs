@@ -319,6 +319,34 @@ async fn an_expired_checkout_gives_its_stock_back(db: sqlx::PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn stock_an_admin_adds_in_a_new_warehouse_is_for_sale_at_once(db: sqlx::PgPool) {
+    let shop = shop(db, 900, Duration::from_secs(5)).await;
+    let c = &shop.catalog;
+    // Every unit of the only stock row is taken: the process now knows drizzle's stock rows.
+    shop.initiate(drizzle(c, 10))
+        .await
+        .expect(StatusCode::CREATED);
+    shop.initiate(drizzle(c, 1))
+        .await
+        .expect_error(StatusCode::CONFLICT, "out_of_stock");
+    let admin = shop.app.user(Role::Admin).await;
+    shop.app
+        .put("/api/admin/inventory")
+        .bearer(&admin.token)
+        .json(
+            &json!({"productId": c.drizzle.to_string(), "warehouseId": c.warehouse_de.to_string(),
+                      "quantityTotal": 5}),
+        )
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    // The new row is used by the very next checkout, not after a cache expires.
+    shop.initiate(drizzle(c, 3))
+        .await
+        .expect(StatusCode::CREATED);
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn a_price_rise_above_five_percent_must_be_confirmed(db: sqlx::PgPool) {
     let shop = shop(db, 900, Duration::from_secs(5)).await;
     let c = &shop.catalog;
