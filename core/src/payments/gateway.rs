@@ -184,16 +184,8 @@ impl GatewayClient {
             description,
             metadata,
         })?;
-        let url = format!("{}/v1/charges", self.inner.base_url);
         let attempted = self
-            .send(Operation::Charge, || {
-                self.inner
-                    .http
-                    .post(&url)
-                    .header("Idempotency-Key", key_header.clone())
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone())
-            })
+            .post_idempotent(Operation::Charge, "/v1/charges", &key_header, body)
             .await;
         let outcome = match attempted {
             Ok(Attempted::Answered(answer)) => charge_outcome(answer, key),
@@ -289,16 +281,8 @@ impl GatewayClient {
             amount: amount.map(wire::amount_to_wire),
             reason,
         })?;
-        let url = format!("{}/v1/refunds", self.inner.base_url);
         let attempted = self
-            .send(Operation::Refund, || {
-                self.inner
-                    .http
-                    .post(&url)
-                    .header("Idempotency-Key", key_header.clone())
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone())
-            })
+            .post_idempotent(Operation::Refund, "/v1/refunds", &key_header, body)
             .await;
         let outcome = match attempted {
             Ok(Attempted::Answered(answer)) => refund_outcome(answer, key),
@@ -313,6 +297,27 @@ impl GatewayClient {
         };
         count_call(Operation::Refund, label);
         outcome
+    }
+
+    /// POSTs a JSON body with an idempotency key, retried as [`Self::send`] does: every attempt
+    /// is the same request, so the gateway acts on it at most once.
+    async fn post_idempotent(
+        &self,
+        op: Operation,
+        path: &str,
+        key: &HeaderValue,
+        body: Bytes,
+    ) -> Result<Attempted, GatewayError> {
+        let url = format!("{}{path}", self.inner.base_url);
+        self.send(op, || {
+            self.inner
+                .http
+                .post(&url)
+                .header("Idempotency-Key", key.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone())
+        })
+        .await
     }
 
     /// Sends the request `make` builds, through the breaker, retrying timeouts, transport
