@@ -14,9 +14,11 @@ use edgeshop_core::outbox::{self, Consumer, ConsumerError, HandleFuture, Relay, 
 use edgeshop_core::outbox::{RelayError, RetryPolicy};
 use rust_decimal_macros::dec;
 use shared_model::Currency;
-use shared_model::events::{EventEnvelope, EventPayload, OrderCreated, PaymentFailed, topics};
+use shared_model::events::{
+    EventEnvelope, EventPayload, OrderCreated, PaymentCompleted, PaymentFailed, topics,
+};
 use shared_model::ids::{AddressId, OrderId, PaymentId, SagaId, UserId};
-use shared_model::order::{OrderNumber, OrderStatus};
+use shared_model::order::{OrderNumber, OrderStatus, PaymentStatus};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
 use tokio::task::JoinHandle;
@@ -781,4 +783,31 @@ async fn payment_failed_notifies_the_buyer_of_its_saga(pool: PgPool) {
         scalar(&pool, "SELECT count(*) FROM processed_events").await,
         3
     );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn events_a_consumer_ignores_are_published_without_reaching_it(pool: PgPool) {
+    // PAYMENT_COMPLETED is on a topic the notification consumer reads, but it sends no email
+    // for it: the event is published, and costs that consumer no transaction or dedupe row.
+    let completed = PaymentCompleted {
+        payment_id: PaymentId::new(7),
+        amount: dec!(223.97),
+        currency: Currency::USD,
+        payment_method: "CARD".into(),
+        gateway_transaction_id: "ch_1".into(),
+        status: PaymentStatus::Captured,
+    };
+    emit(
+        &pool,
+        &outbox::envelope(completed, Some(new_saga()), "test"),
+    )
+    .await;
+    let relay = Relay::new(pool.clone(), vec![Arc::new(NotificationConsumer)]);
+    assert_eq!(relay.deliver_pending().await.unwrap(), 1);
+    assert_eq!(unpublished(&pool).await, 0);
+    assert_eq!(
+        scalar(&pool, "SELECT count(*) FROM processed_events").await,
+        0
+    );
+    assert!(notifications(&pool).await.is_empty());
 }

@@ -7,7 +7,9 @@
 //! checkout, however many cards the buyer tries.
 
 use serde_json::json;
-use shared_model::events::{EventEnvelope, EventPayload, OrderCreated, PaymentFailed, topics};
+use shared_model::events::{
+    EventEnvelope, EventPayload, EventType, OrderCreated, PaymentFailed, topics,
+};
 use sqlx::PgConnection;
 
 use super::store::{self, Channel, NewNotification};
@@ -29,6 +31,11 @@ impl Consumer for NotificationConsumer {
 
     fn topics(&self) -> &'static [&'static str] {
         &[topics::ORDER, topics::PAYMENT]
+    }
+
+    fn handles(&self, event_type: &str) -> bool {
+        event_type == EventType::OrderCreated.as_str()
+            || event_type == EventType::PaymentFailed.as_str()
     }
 
     fn handle<'a>(

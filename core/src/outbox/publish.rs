@@ -132,7 +132,7 @@ impl InProcess {
         let subscribers: Vec<&Arc<dyn Consumer>> = self
             .consumers
             .iter()
-            .filter(|c| c.topics().contains(&event.topic.as_str()))
+            .filter(|c| c.topics().contains(&event.topic.as_str()) && c.handles(&event.event_type))
             .collect();
         if subscribers.is_empty() {
             return Ok(Outcome::Published);

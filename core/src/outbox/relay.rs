@@ -54,6 +54,11 @@ pub trait Consumer: Send + Sync {
     fn name(&self) -> &'static str;
     /// The topics (`shared_model::events::topics`) whose events it receives.
     fn topics(&self) -> &'static [&'static str];
+    /// Whether it acts on events of this type (`eventType`) at all. Events it ignores are not
+    /// delivered to it, which spares a transaction and a dedupe row per event.
+    fn handles(&self, _event_type: &str) -> bool {
+        true
+    }
     fn handle<'a>(
         &'a self,
         conn: &'a mut PgConnection,
