@@ -17,6 +17,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::TokenKeys;
+use crate::checkout::completion::Completer;
 use crate::config::{Config, Environment};
 use crate::error::error_response;
 use crate::inventory::reservations::Reservations;
@@ -99,6 +100,8 @@ pub fn state_with(config: Config, db: PgPool, keys: Option<TokenKeys>) -> anyhow
     gateway.attempt_timeout = config.payment_gateway_timeout;
     Ok(AppState {
         reservations: Arc::new(Reservations::new(db.clone(), redis.clone())),
+        // The crash tests stop a process between saga steps, which a batch has none of.
+        completer: Completer::spawn(db.clone(), config.fault_crash_after.is_none()),
         gateway: GatewayClient::new(gateway)
             .map_err(|e| anyhow::anyhow!("configuring the payment gateway: {e}"))?,
         redis,

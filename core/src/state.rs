@@ -7,6 +7,7 @@ use sqlx::PgPool;
 
 use crate::auth::TokenKeys;
 use crate::catalog::listing_index_store::SharedListingIndex;
+use crate::checkout::completion::Completer;
 use crate::config::Config;
 use crate::inventory::reservations::Reservations;
 use crate::kv::Redis;
@@ -24,4 +25,6 @@ pub struct AppState {
     /// Stock reservations: Redis counters in front of PostgreSQL's record.
     pub reservations: Arc<Reservations>,
     pub gateway: GatewayClient,
+    /// Group commit for paid checkouts (see `checkout::completion`).
+    pub completer: Completer,
 }

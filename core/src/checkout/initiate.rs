@@ -16,18 +16,19 @@ use shared_model::api::checkout::{
 };
 use shared_model::events::{CheckoutInitiated, CheckoutItem, InventoryReserved, ReservedItem};
 use shared_model::ids::{CheckoutId, ProductId, ReservationId, SagaId, VariantId, WarehouseId};
-use shared_model::order::{OrderNumber, OrderStatus, SagaStep};
+use shared_model::order::{OrderNumber, SagaStep};
 use shared_model::pricing::price_change;
 use shared_model::{Currency, ModelError};
 
+use super::saga_log::{self, NewSaga};
 use super::store::{self, Purchasable};
-use super::{crash_point, saga_log, view};
+use super::{crash_point, view};
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::inventory::reservation_store;
 use crate::inventory::reservations::{LineRequest, ReserveOutcome, ReserveRequest, ShipTo};
-use crate::orders::store::{self as orders, Actor, NewOrderItem};
-use crate::outbox;
+use crate::orders::store::{self as orders, Actor, NewOrder, NewOrderItem};
+use crate::outbox::{self, Queued};
 use crate::pricing::{self, LineToPrice};
 use crate::state::AppState;
 use crate::users;
@@ -157,29 +158,6 @@ pub async fn initiate(
     }
     let now = Utc::now();
     let order_number = OrderNumber::for_saga(saga, now);
-    let mut tx = state.db.begin().await?;
-    let order_id: i64 = sqlx::query_scalar(
-        "INSERT INTO orders (order_number, user_id, saga_id, checkout_id, subtotal, discount_amount, tax_amount,
-                             shipping_amount, total_amount, currency, shipping_address_id, billing_address_id,
-                             shipping_address)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING order_id",
-    )
-    .bind(order_number.as_str())
-    .bind(user.user_id.get())
-    .bind(saga.0)
-    .bind(checkout.0)
-    .bind(breakdown.subtotal)
-    .bind(breakdown.discount)
-    .bind(breakdown.tax)
-    .bind(breakdown.shipping)
-    .bind(breakdown.total)
-    .bind(currency.as_str())
-    .bind(request.shipping_address_id.get())
-    .bind(billing_id.get())
-    .bind(serde_json::to_value(&shipping).unwrap_or_default())
-    .fetch_one(&mut *tx)
-    .await?;
-    let order = shared_model::ids::OrderId::new(order_id);
     let items: Vec<NewOrderItem> = lines
         .iter()
         .zip(&breakdown.lines)
@@ -198,29 +176,7 @@ pub async fn initiate(
             total: priced.line_total,
         })
         .collect();
-    orders::insert_items(&mut tx, order, &items).await?;
-    orders::record_history(
-        &mut tx,
-        order,
-        None,
-        OrderStatus::Pending,
-        "checkout started",
-        Actor::User(user.user_id),
-    )
-    .await?;
-    sqlx::query(
-        "INSERT INTO saga_state (saga_id, saga_type, status, current_step, order_id, checkout_id, user_id, payload,
-                                 expires_at)
-         VALUES ($1, 'CHECKOUT', 'IN_PROGRESS', 'RESERVE_INVENTORY', $2, $3, $4, $5, $6)",
-    )
-    .bind(saga.0)
-    .bind(order_id)
-    .bind(checkout.0)
-    .bind(user.user_id.get())
-    .bind(json!({ "cartId": request.cart_id, "priceChanges": notices }))
-    .bind(expires_at)
-    .execute(&mut *tx)
-    .await?;
+    let mut tx = state.db.begin().await?;
     let reserved = reservation_store::reserved_rows(&mut tx, saga).await?;
     let reserved_items: Vec<ReservedItem> = reserved
         .iter()
@@ -232,18 +188,38 @@ pub async fn initiate(
             quantity_reserved: r.quantity.max(0) as u32,
         })
         .collect();
-    saga_log::log_step(
+    let order = orders::create(
         &mut tx,
-        saga,
-        SagaStep::ReserveInventory,
-        shared_model::order::SagaStepStatus::Started,
-        json!({}),
+        &NewOrder {
+            order_number: order_number.as_str(),
+            user: user.user_id,
+            saga,
+            checkout,
+            subtotal: breakdown.subtotal,
+            discount: breakdown.discount,
+            tax: breakdown.tax,
+            shipping: breakdown.shipping,
+            total: breakdown.total,
+            currency: currency.as_str(),
+            shipping_address_id: request.shipping_address_id.get(),
+            billing_address_id: billing_id.get(),
+            shipping_address: serde_json::to_value(&shipping).unwrap_or_default(),
+        },
+        &items,
+        "checkout started",
+        Actor::User(user.user_id),
     )
     .await?;
-    saga_log::complete_step(
+    saga_log::begin_reserved(
         &mut tx,
-        saga,
-        SagaStep::ReserveInventory,
+        &NewSaga {
+            saga,
+            order,
+            checkout,
+            user: user.user_id,
+            payload: json!({ "cartId": request.cart_id, "priceChanges": notices }),
+            expires_at,
+        },
         json!({ "items": reserved_items }),
     )
     .await?;
@@ -264,18 +240,20 @@ pub async fn initiate(
         currency,
         shipping_address_id: request.shipping_address_id,
     };
-    outbox::enqueue(
-        &mut tx,
-        &outbox::envelope(initiated, Some(saga), correlation_id),
-    )
-    .await?;
     let reserved_event = InventoryReserved {
         items: reserved_items,
         expires_at,
     };
-    outbox::enqueue(
+    outbox::enqueue_many(
         &mut tx,
-        &outbox::envelope(reserved_event, Some(saga), correlation_id),
+        &[
+            Queued::new(&outbox::envelope(initiated, Some(saga), correlation_id))?,
+            Queued::new(&outbox::envelope(
+                reserved_event,
+                Some(saga),
+                correlation_id,
+            ))?,
+        ],
     )
     .await?;
     tx.commit().await?;

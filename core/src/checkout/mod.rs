@@ -3,6 +3,7 @@
 //! reverse). The saga's state is in `saga_state` and `saga_step_log`; its events leave through
 //! the outbox in the same transactions as the changes they describe.
 
+pub mod completion;
 pub mod initiate;
 pub mod jobs;
 pub mod pay;

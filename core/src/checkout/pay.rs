@@ -17,6 +17,7 @@ use shared_model::ids::{CheckoutId, SagaId};
 use shared_model::money::with_minor_units;
 use shared_model::order::{OrderNumber, OrderStatus, PaymentStatus, SagaStep};
 
+use super::completion::{Completion, Paid};
 use super::store::{self, CheckoutRecord, PaymentRow};
 use super::{progress, saga_log, view};
 use crate::auth::CurrentUser;
@@ -64,9 +65,9 @@ pub async fn pay(
             progress::finish(state, saga, correlation_id).await?;
             return answer_for(state, checkout).await;
         }
-        let last = store::last_payment(&mut tx, record.order()).await?;
-        if let Some(last) = last
-            .as_ref()
+        let attempts = store::payments(&mut tx, record.order()).await?;
+        if let Some(last) = attempts
+            .last()
             .filter(|p| p.status == "INITIATED" || p.status == "PENDING")
         {
             let young = (Utc::now() - last.created_at).num_seconds() < IN_FLIGHT_GRACE_SECONDS;
@@ -97,22 +98,17 @@ pub async fn pay(
                 "this checkout expired; its items were released",
             ));
         }
-        let attempt_number = store::payments(&mut tx, record.order()).await?.len() + 1;
+        let attempt_number = attempts.len() + 1;
         let key = format!("pay-{checkout}-{attempt_number}");
-        let payment = store::insert_payment(
+        let payment = store::start_payment(
             &mut tx,
+            saga,
             record.order(),
             record.total_amount,
             &record.currency,
             request.payment_method.as_str(),
             &key,
-        )
-        .await?;
-        saga_log::start_step(
-            &mut tx,
-            saga,
-            SagaStep::ProcessPayment,
-            json!({ "paymentId": payment, "attempt": attempt_number }),
+            attempt_number,
         )
         .await?;
         tx.commit().await?;
@@ -131,6 +127,19 @@ pub async fn pay(
             &metadata,
         )
         .await;
+    if let Ok(ChargeOutcome::Captured(charge)) = &outcome {
+        let paid = Paid {
+            saga,
+            payment,
+            charge: charge.clone(),
+            correlation_id: correlation_id.to_owned(),
+        };
+        if state.completer.complete(paid).await == Completion::Completed {
+            state.reservations.forget_hold(saga).await;
+            metrics::counter!("checkout_orders_confirmed_total").increment(1);
+            return confirmed(&record);
+        }
+    }
     let mut conn = state.db.acquire().await?;
     let row = store::last_payment(&mut conn, record.order())
         .await?
@@ -357,6 +366,21 @@ pub async fn resolve_unknown(
             .await
         }
     }
+}
+
+/// The answer for a checkout the group commit completed: confirmed and captured.
+fn confirmed(record: &CheckoutRecord) -> ApiResult<(axum::http::StatusCode, PayResponse)> {
+    Ok((
+        axum::http::StatusCode::OK,
+        PayResponse {
+            order_id: record.order(),
+            order_number: OrderNumber::parse(&record.order_number)?,
+            status: OrderStatus::Confirmed,
+            payment_status: PaymentStatus::Captured,
+            total: with_minor_units(record.total_amount, record.currency.parse()?),
+            currency: record.currency.parse()?,
+        },
+    ))
 }
 
 async fn answer_for(

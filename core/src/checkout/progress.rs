@@ -5,11 +5,11 @@
 
 use serde_json::json;
 use shared_model::events::{
-    InventoryConfirmed, InventoryReleased, OrderCreated, OrderCreatedItem, PaymentCompleted,
-    ReleaseReason, ReservedItem,
+    InventoryConfirmed, InventoryReleased, OrderCreated, PaymentCompleted, ReleaseReason,
+    ReservedItem,
 };
 use shared_model::ids::{
-    AddressId, OrderId, ProductId, ReservationId, SagaId, SellerId, VariantId, WarehouseId,
+    AddressId, OrderId, ProductId, ReservationId, SagaId, VariantId, WarehouseId,
 };
 use shared_model::order::{OrderNumber, OrderStatus, PaymentStatus, SagaStatus, SagaStep};
 
@@ -23,7 +23,7 @@ use crate::outbox;
 use crate::payments::{Charge, RefundOutcome, RefundReason};
 use crate::state::AppState;
 
-fn reserved_items(rows: &[ReservedRow]) -> Vec<ReservedItem> {
+pub(super) fn reserved_items(rows: &[ReservedRow]) -> Vec<ReservedItem> {
     rows.iter()
         .map(|r| ReservedItem {
             reservation_id: ReservationId::new(r.reservation_id),
@@ -152,7 +152,11 @@ pub async fn finish(state: &AppState, saga: SagaId, correlation_id: &str) -> Api
         ),
     )
     .await?;
-    let items = order_items(&mut tx, record.order()).await?;
+    let items = orders::created_items(&mut tx, &[record.order()])
+        .await?
+        .into_iter()
+        .map(|(_, item)| item)
+        .collect();
     let shipping_address: Option<i64> =
         sqlx::query_scalar("SELECT shipping_address_id FROM orders WHERE order_id = $1")
             .bind(record.order().get())
@@ -197,32 +201,6 @@ pub async fn finish(state: &AppState, saga: SagaId, correlation_id: &str) -> Api
     crash_point(state, SagaStep::ConfirmInventory);
     metrics::counter!("checkout_orders_confirmed_total").increment(1);
     Ok(())
-}
-
-async fn order_items(
-    conn: &mut sqlx::PgConnection,
-    order: shared_model::ids::OrderId,
-) -> ApiResult<Vec<OrderCreatedItem>> {
-    let rows: Vec<(i64, Option<i64>, i64, i32, rust_decimal::Decimal, rust_decimal::Decimal)> = sqlx::query_as(
-        "SELECT product_id, variant_id, seller_id, quantity, unit_price, total_price FROM order_items
-          WHERE order_id = $1 ORDER BY order_item_id",
-    )
-    .bind(order.get())
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(product, variant, seller, quantity, unit_price, total_price)| OrderCreatedItem {
-                product_id: ProductId::new(product),
-                variant_id: variant.map(VariantId::new),
-                seller_id: SellerId::new(seller),
-                quantity: quantity.max(0) as u32,
-                unit_price,
-                total_price,
-            },
-        )
-        .collect())
 }
 
 /// Undoes a saga in reverse: releases the stock, refunds what was captured, and ends the order

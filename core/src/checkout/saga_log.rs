@@ -1,8 +1,9 @@
 //! The saga's own record (`saga_state`, `saga_step_log`): written as each step starts and ends,
 //! so the recovery job can tell where a saga stopped and continue or compensate from there.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
-use shared_model::ids::SagaId;
+use shared_model::ids::{CheckoutId, OrderId, SagaId, UserId};
 use shared_model::order::{SagaStatus, SagaStep, SagaStepStatus};
 use sqlx::PgConnection;
 
@@ -104,6 +105,98 @@ pub async fn set_status(
     .bind(saga.0)
     .bind(status.as_str())
     .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One line of a saga's step log.
+pub struct LogLine {
+    pub saga: SagaId,
+    pub step: SagaStep,
+    pub status: SagaStepStatus,
+    pub data: Value,
+}
+
+/// Ends many sagas at once: writes their log lines (in the given order) and marks each saga
+/// COMPLETED at `last_step` with `steps` added to its completed steps. Two statements however
+/// many sagas.
+pub async fn complete_many(
+    conn: &mut PgConnection,
+    sagas: &[SagaId],
+    steps: &[SagaStep],
+    last_step: SagaStep,
+    lines: &[LogLine],
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO saga_step_log (saga_id, step_name, step_status, step_data)
+         SELECT l.saga_id, l.step_name, l.step_status, l.step_data
+           FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::jsonb[])
+                WITH ORDINALITY AS l (saga_id, step_name, step_status, step_data, n)
+          ORDER BY l.n",
+    )
+    .bind(lines.iter().map(|l| l.saga.0).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.step.as_str()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.status.as_str()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| &l.data).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE saga_state
+            SET status = 'COMPLETED', current_step = $2, updated_at = now(),
+                completed_steps = completed_steps
+                    || (SELECT COALESCE(jsonb_agg(step), '[]'::jsonb) FROM UNNEST($3::text[]) AS step
+                         WHERE NOT completed_steps ? step)
+          WHERE saga_id = ANY($1)",
+    )
+    .bind(sagas.iter().map(|s| s.0).collect::<Vec<_>>())
+    .bind(last_step.as_str())
+    .bind(steps.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A checkout's saga as it starts.
+pub struct NewSaga {
+    pub saga: SagaId,
+    pub order: OrderId,
+    pub checkout: CheckoutId,
+    pub user: UserId,
+    pub payload: Value,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Records a checkout saga whose first step, RESERVE_INVENTORY, is done (the stock is held
+/// before the saga is written): the saga and the step's two log lines, in one statement.
+pub async fn begin_reserved(
+    conn: &mut PgConnection,
+    saga: &NewSaga,
+    reserved: Value,
+) -> Result<(), ApiError> {
+    let step = SagaStep::ReserveInventory.as_str();
+    sqlx::query(
+        "WITH saga AS (
+            INSERT INTO saga_state (saga_id, saga_type, status, current_step, completed_steps, order_id,
+                                    checkout_id, user_id, payload, expires_at)
+            VALUES ($1, 'CHECKOUT', 'IN_PROGRESS', $2, jsonb_build_array($2::text), $3, $4, $5, $6, $7)
+            RETURNING saga_id
+         )
+         INSERT INTO saga_step_log (saga_id, step_name, step_status, step_data)
+         SELECT saga_id, $2, l.status, l.data FROM saga,
+                (VALUES (1, $8, '{}'::jsonb), (2, $9, $10::jsonb)) AS l (n, status, data)
+          ORDER BY l.n",
+    )
+    .bind(saga.saga.0)
+    .bind(step)
+    .bind(saga.order.get())
+    .bind(saga.checkout.0)
+    .bind(saga.user.get())
+    .bind(&saga.payload)
+    .bind(saga.expires_at)
+    .bind(SagaStepStatus::Started.as_str())
+    .bind(SagaStepStatus::Completed.as_str())
+    .bind(reserved)
     .execute(conn)
     .await?;
     Ok(())

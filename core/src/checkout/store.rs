@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use shared_model::api::checkout::{CheckoutLine, PaymentAttempt};
 use shared_model::ids::{CheckoutId, OrderId, PaymentId, ProductId, SagaId, UserId, VariantId};
-use shared_model::order::PaymentStatus;
+use shared_model::order::{PaymentStatus, SagaStep, SagaStepStatus};
 use sqlx::{PgConnection, PgPool};
 
 use crate::error::ApiError;
@@ -231,23 +231,41 @@ pub async fn payments(
     .await?)
 }
 
-pub async fn insert_payment(
+/// Opens a payment attempt and marks the saga's PROCESS_PAYMENT step started (with the
+/// attempt in its log line), in one statement. Answers the attempt's id.
+#[allow(clippy::too_many_arguments)]
+pub async fn start_payment(
     conn: &mut PgConnection,
+    saga: SagaId,
     order: OrderId,
     amount: Decimal,
     currency: &str,
     method: &str,
     key: &str,
+    attempt: usize,
 ) -> Result<PaymentId, ApiError> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO payments (order_id, amount, currency, payment_method, payment_gateway, idempotency_key, attempt_count)
-         VALUES ($1, $2, $3, $4, 'sandbox', $5, 1) RETURNING payment_id",
+        "WITH payment AS (
+            INSERT INTO payments (order_id, amount, currency, payment_method, payment_gateway, idempotency_key, attempt_count)
+            VALUES ($1, $2, $3, $4, 'sandbox', $5, 1) RETURNING payment_id
+         ), saga AS (
+            UPDATE saga_state SET status = 'IN_PROGRESS', current_step = $7, updated_at = now()
+             WHERE saga_id = $6
+         ), logged AS (
+            INSERT INTO saga_step_log (saga_id, step_name, step_status, step_data)
+            SELECT $6, $7, $8, jsonb_build_object('paymentId', payment_id, 'attempt', $9::int) FROM payment
+         )
+         SELECT payment_id FROM payment",
     )
     .bind(order.get())
     .bind(amount)
     .bind(currency)
     .bind(method)
     .bind(key)
+    .bind(saga.0)
+    .bind(SagaStep::ProcessPayment.as_str())
+    .bind(SagaStepStatus::Started.as_str())
+    .bind(i32::try_from(attempt).unwrap_or(i32::MAX))
     .fetch_one(conn)
     .await?;
     Ok(PaymentId::new(id))
@@ -272,6 +290,66 @@ pub async fn settle_payment(
     .bind(failure.map(|f| f.0))
     .bind(failure.map(|f| f.1))
     .bind(failure.map(|f| f.2))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A paid checkout as the group commit sees it, with the payment attempt that was captured.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaidCheckout {
+    pub saga_id: uuid::Uuid,
+    pub saga_status: String,
+    pub completed_steps: sqlx::types::Json<Vec<String>>,
+    pub order_id: i64,
+    pub order_number: String,
+    pub order_status: String,
+    pub user_id: i64,
+    pub total_amount: Decimal,
+    pub currency: String,
+    pub shipping_address_id: Option<i64>,
+    pub payment_id: i64,
+    pub payment_status: String,
+}
+
+/// Locks the sagas of these (saga, payment) pairs in saga id order (so two batches never wait
+/// on each other in a cycle) and reads what deciding their completion needs. A pair whose
+/// payment is not that saga's order's is left out.
+pub async fn lock_paid(
+    conn: &mut PgConnection,
+    paid: &[(SagaId, PaymentId)],
+) -> Result<Vec<PaidCheckout>, ApiError> {
+    Ok(sqlx::query_as(
+        "SELECT s.saga_id, s.status AS saga_status, s.completed_steps, o.order_id, o.order_number,
+                o.status AS order_status, o.user_id, o.total_amount, o.currency, o.shipping_address_id,
+                p.payment_id, p.status AS payment_status
+           FROM UNNEST($1::uuid[], $2::bigint[]) AS u (saga_id, payment_id)
+           JOIN saga_state s ON s.saga_id = u.saga_id
+           JOIN orders o ON o.order_id = s.order_id
+           JOIN payments p ON p.payment_id = u.payment_id AND p.order_id = o.order_id
+          ORDER BY s.saga_id
+            FOR UPDATE OF s",
+    )
+    .bind(paid.iter().map(|(s, _)| s.0).collect::<Vec<_>>())
+    .bind(paid.iter().map(|(_, p)| p.get()).collect::<Vec<_>>())
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Marks payment attempts CAPTURED with their gateway charge ids, in one statement.
+pub async fn capture_payments(
+    conn: &mut PgConnection,
+    captured: &[(PaymentId, &str)],
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "UPDATE payments p
+            SET status = 'CAPTURED', gateway_transaction_id = u.charge_id, failure_code = NULL,
+                failure_reason = NULL, updated_at = now()
+           FROM UNNEST($1::bigint[], $2::text[]) AS u (payment_id, charge_id)
+          WHERE p.payment_id = u.payment_id",
+    )
+    .bind(captured.iter().map(|(p, _)| p.get()).collect::<Vec<_>>())
+    .bind(captured.iter().map(|(_, c)| *c).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     Ok(())

@@ -410,3 +410,70 @@ pub async fn reserved_rows(
     .fetch_all(conn)
     .await
 }
+
+/// [`reserved_rows`] of many sagas at once, each row with its saga.
+pub async fn reserved_rows_of(
+    conn: &mut PgConnection,
+    sagas: &[SagaId],
+) -> Result<Vec<(SagaId, ReservedRow)>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        saga_id: uuid::Uuid,
+        #[sqlx(flatten)]
+        row: ReservedRow,
+    }
+    let ids: Vec<uuid::Uuid> = sagas.iter().map(|s| s.0).collect();
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT r.saga_id, r.reservation_id, r.inventory_id, i.product_id, i.variant_id, i.warehouse_id,
+                r.quantity, r.status
+           FROM inventory_reservations r JOIN inventory i ON i.inventory_id = r.inventory_id
+          WHERE r.saga_id = ANY($1) ORDER BY r.reservation_id",
+    )
+    .bind(&ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (SagaId(r.saga_id), r.row))
+        .collect())
+}
+
+/// [`confirm`] for many sagas in one statement: every pending reservation of each saga is sold
+/// to its order, and each stock row is updated once for all of them. Stock rows are locked in
+/// id order first (several of them) or by the update itself (one). Answers, per saga, how many
+/// reservations it sold.
+pub async fn confirm_many(
+    conn: &mut PgConnection,
+    sales: &[(SagaId, OrderId)],
+    stock_rows: &[i64],
+) -> Result<Vec<(SagaId, i64)>, sqlx::Error> {
+    let mut rows = stock_rows.to_vec();
+    rows.sort_unstable();
+    rows.dedup();
+    if rows.len() > 1 {
+        lock_rows(conn, &rows).await?;
+    }
+    let sold: Vec<(uuid::Uuid, i64)> = sqlx::query_as(
+        "WITH sold AS (
+            UPDATE inventory_reservations r
+               SET status = 'CONFIRMED', order_id = u.order_id, updated_at = now()
+              FROM UNNEST($1::uuid[], $2::bigint[]) AS u (saga_id, order_id)
+             WHERE r.saga_id = u.saga_id AND r.status = 'PENDING'
+            RETURNING r.saga_id, r.inventory_id, r.quantity
+         ), totals AS (SELECT inventory_id, sum(quantity)::int AS quantity FROM sold GROUP BY inventory_id),
+         updated AS (
+            UPDATE inventory i
+               SET quantity_total = i.quantity_total - t.quantity,
+                   quantity_reserved = i.quantity_reserved - t.quantity,
+                   version = i.version + 1, updated_at = now()
+              FROM totals t WHERE i.inventory_id = t.inventory_id
+            RETURNING i.inventory_id
+         )
+         SELECT saga_id, count(*) FROM sold GROUP BY saga_id",
+    )
+    .bind(sales.iter().map(|(s, _)| s.0).collect::<Vec<_>>())
+    .bind(sales.iter().map(|(_, o)| o.get()).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(sold.into_iter().map(|(s, n)| (SagaId(s), n)).collect())
+}

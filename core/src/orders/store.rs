@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use shared_model::ids::{OrderId, UserId};
+use shared_model::events::OrderCreatedItem;
+use shared_model::ids::{CheckoutId, OrderId, ProductId, SagaId, SellerId, UserId, VariantId};
 use shared_model::order::{OrderStatus, PaymentStatus, TransitionContext, transition};
 use sqlx::PgConnection;
 
@@ -98,6 +99,82 @@ pub async fn set_payment_status(
     Ok(())
 }
 
+/// A new order, PENDING until its checkout's saga confirms or fails it.
+pub struct NewOrder<'a> {
+    pub order_number: &'a str,
+    pub user: UserId,
+    pub saga: SagaId,
+    pub checkout: CheckoutId,
+    pub subtotal: Decimal,
+    pub discount: Decimal,
+    pub tax: Decimal,
+    pub shipping: Decimal,
+    pub total: Decimal,
+    pub currency: &'a str,
+    pub shipping_address_id: i64,
+    pub billing_address_id: i64,
+    /// The address as it was when ordering.
+    pub shipping_address: serde_json::Value,
+}
+
+/// Creates a PENDING order with its lines and the first line of its history, in one statement.
+pub async fn create(
+    conn: &mut PgConnection,
+    order: &NewOrder<'_>,
+    items: &[NewOrderItem],
+    reason: &str,
+    actor: Actor,
+) -> Result<OrderId, ApiError> {
+    let id: i64 = sqlx::query_scalar(
+        "WITH created AS (
+            INSERT INTO orders (order_number, user_id, saga_id, checkout_id, subtotal, discount_amount, tax_amount,
+                                shipping_amount, total_amount, currency, shipping_address_id, billing_address_id,
+                                shipping_address)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING order_id
+         ), lines AS (
+            INSERT INTO order_items (order_id, product_id, variant_id, seller_id, warehouse_id, quantity,
+                                     unit_price, discount_amount, total_price)
+            SELECT created.order_id, l.product_id, l.variant_id, l.seller_id, l.warehouse_id, l.quantity,
+                   l.unit_price, l.discount, l.total
+              FROM created,
+                   UNNEST($14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::int[],
+                          $19::numeric[], $20::numeric[], $21::numeric[]) WITH ORDINALITY
+                   AS l (product_id, variant_id, seller_id, warehouse_id, quantity, unit_price, discount, total, n)
+             ORDER BY l.n
+         ), history AS (
+            INSERT INTO order_status_history (order_id, from_status, to_status, reason, actor)
+            SELECT order_id, NULL, 'PENDING', $22, $23 FROM created
+         )
+         SELECT order_id FROM created",
+    )
+    .bind(order.order_number)
+    .bind(order.user.get())
+    .bind(order.saga.0)
+    .bind(order.checkout.0)
+    .bind(order.subtotal)
+    .bind(order.discount)
+    .bind(order.tax)
+    .bind(order.shipping)
+    .bind(order.total)
+    .bind(order.currency)
+    .bind(order.shipping_address_id)
+    .bind(order.billing_address_id)
+    .bind(&order.shipping_address)
+    .bind(items.iter().map(|i| i.product_id).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.variant_id).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.seller_id).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.warehouse_id).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.quantity).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.unit_price).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.discount).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.total).collect::<Vec<_>>())
+    .bind(reason)
+    .bind(actor.label())
+    .fetch_one(conn)
+    .await?;
+    Ok(OrderId::new(id))
+}
+
 /// A new order's line.
 pub struct NewOrderItem {
     pub product_id: i64,
@@ -108,31 +185,6 @@ pub struct NewOrderItem {
     pub unit_price: Decimal,
     pub discount: Decimal,
     pub total: Decimal,
-}
-
-pub async fn insert_items(
-    conn: &mut PgConnection,
-    order: OrderId,
-    items: &[NewOrderItem],
-) -> Result<(), ApiError> {
-    sqlx::query(
-        "INSERT INTO order_items (order_id, product_id, variant_id, seller_id, warehouse_id, quantity,
-                                  unit_price, discount_amount, total_price)
-         SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::int[],
-                                  $7::numeric[], $8::numeric[], $9::numeric[])",
-    )
-    .bind(order.get())
-    .bind(items.iter().map(|i| i.product_id).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.variant_id).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.seller_id).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.warehouse_id).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.quantity).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.unit_price).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.discount).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.total).collect::<Vec<_>>())
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Sets every line of an order to `status` (lines follow the order through confirmation and
@@ -148,4 +200,83 @@ pub async fn set_items_status(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Confirms paid orders (PENDING → CONFIRMED, payment CAPTURED, lines CONFIRMED) with their
+/// history, in three statements however many orders. The caller has checked each transition
+/// against the state machine and holds the orders' sagas locked.
+pub async fn confirm_paid(
+    conn: &mut PgConnection,
+    orders: &[OrderId],
+    reason: &str,
+) -> Result<(), ApiError> {
+    transition(
+        OrderStatus::Pending,
+        OrderStatus::Confirmed,
+        &TransitionContext {
+            delivered_at: None,
+            now: Utc::now(),
+        },
+    )?;
+    let ids: Vec<i64> = orders.iter().map(|o| o.get()).collect();
+    sqlx::query(
+        "WITH confirmed AS (
+            UPDATE orders SET status = 'CONFIRMED', payment_status = 'CAPTURED', updated_at = now()
+             WHERE order_id = ANY($1) AND status = 'PENDING'
+            RETURNING order_id
+         )
+         INSERT INTO order_status_history (order_id, from_status, to_status, reason, actor)
+         SELECT order_id, 'PENDING', 'CONFIRMED', $2, $3 FROM confirmed",
+    )
+    .bind(&ids)
+    .bind(reason)
+    .bind(Actor::System.label())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE order_items SET status = 'CONFIRMED' WHERE order_id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The lines of orders as ORDER_CREATED carries them, in line order, each with its order.
+pub async fn created_items(
+    conn: &mut PgConnection,
+    orders: &[OrderId],
+) -> Result<Vec<(OrderId, OrderCreatedItem)>, ApiError> {
+    let ids: Vec<i64> = orders.iter().map(|o| o.get()).collect();
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        order_id: i64,
+        product_id: i64,
+        variant_id: Option<i64>,
+        seller_id: i64,
+        quantity: i32,
+        unit_price: Decimal,
+        total_price: Decimal,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT order_id, product_id, variant_id, seller_id, quantity, unit_price, total_price
+           FROM order_items WHERE order_id = ANY($1) ORDER BY order_item_id",
+    )
+    .bind(&ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                OrderId::new(r.order_id),
+                OrderCreatedItem {
+                    product_id: ProductId::new(r.product_id),
+                    variant_id: r.variant_id.map(VariantId::new),
+                    seller_id: SellerId::new(r.seller_id),
+                    quantity: r.quantity.max(0) as u32,
+                    unit_price: r.unit_price,
+                    total_price: r.total_price,
+                },
+            )
+        })
+        .collect())
 }

@@ -43,6 +43,29 @@ pub fn envelope<P: DomainEvent>(
 /// The channel `enqueue` notifies, so a listening relay wakes as soon as the event commits.
 pub const NOTIFY_CHANNEL: &str = "outbox";
 
+/// An event ready to be written: the envelope as stored, with the columns the relay reads.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub event_id: uuid::Uuid,
+    pub topic: &'static str,
+    pub partition_key: String,
+    pub event_type: &'static str,
+    pub envelope: serde_json::Value,
+}
+
+impl Queued {
+    pub fn new<P: DomainEvent + Serialize>(envelope: &EventEnvelope<P>) -> Result<Self, ApiError> {
+        Ok(Queued {
+            event_id: envelope.event_id.0,
+            topic: envelope.topic(),
+            partition_key: envelope.partition_key(),
+            event_type: envelope.event_type().as_str(),
+            envelope: serde_json::to_value(envelope)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("serialising an event: {e}")))?,
+        })
+    }
+}
+
 /// Writes `envelope` to the outbox on `conn`, which should be the transaction of the change
 /// the event describes. Also queues a `NOTIFY outbox`: PostgreSQL delivers it only when (and
 /// if) that transaction commits, so the relay never wakes for an event it cannot see.
@@ -50,22 +73,36 @@ pub async fn enqueue<P: DomainEvent + Serialize>(
     conn: &mut PgConnection,
     envelope: &EventEnvelope<P>,
 ) -> Result<(), ApiError> {
-    let json = serde_json::to_value(envelope)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("serialising an event: {e}")))?;
-    // One round trip for both: a checkout writes several events per transaction.
+    enqueue_many(conn, &[Queued::new(envelope)?]).await
+}
+
+/// Writes events in the given order (their `outbox_id`s follow it, so the relay delivers
+/// them so) with one statement and one `NOTIFY`, in the caller's transaction.
+pub async fn enqueue_many(conn: &mut PgConnection, events: &[Queued]) -> Result<(), ApiError> {
+    if events.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
         "WITH queued AS (
             INSERT INTO outbox_events (event_id, topic, partition_key, event_type, envelope)
-            VALUES ($1, $2, $3, $4, $5)
+            SELECT e.event_id, e.topic, e.partition_key, e.event_type, e.envelope
+              FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+                   WITH ORDINALITY AS e (event_id, topic, partition_key, event_type, envelope, n)
+             ORDER BY e.n
             RETURNING outbox_id
          )
-         SELECT pg_notify($6, '') FROM queued",
+         SELECT pg_notify($6, '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_queued",
     )
-    .bind(envelope.event_id.0)
-    .bind(envelope.topic())
-    .bind(envelope.partition_key())
-    .bind(envelope.event_type().as_str())
-    .bind(json)
+    .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.topic).collect::<Vec<_>>())
+    .bind(
+        events
+            .iter()
+            .map(|e| e.partition_key.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(events.iter().map(|e| e.event_type).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| &e.envelope).collect::<Vec<_>>())
     .bind(NOTIFY_CHANNEL)
     .execute(&mut *conn)
     .await?;
