@@ -10,7 +10,7 @@ pub mod consumers;
 pub mod publish;
 pub mod relay;
 
-pub use publish::{InProcess, OutboxEvent, Outcome, Publisher};
+pub use publish::{InProcess, OutboxEvent, Outcome, PublishAllFuture, Publisher};
 pub use relay::{
     Consumer, ConsumerError, HandleFuture, Relay, RelayConfig, RelayError, RetryPolicy,
 };

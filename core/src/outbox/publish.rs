@@ -1,7 +1,8 @@
 //! The seam between the relay and the event bus. The relay decides *what* goes out and in
 //! which order; a [`Publisher`] takes one event at a time and says whether it is handed over.
 //! [`InProcess`] (no broker configured) runs the core's own consumers, each in its own
-//! transaction with the event-id dedupe, retrying failures and dead-lettering what keeps
+//! transaction with the event-id dedupe (a batch of first attempts in one transaction per
+//! consumer), retrying failures and dead-lettering what keeps
 //! failing. A Kafka publisher replaces it by producing to `event.topic` keyed by
 //! `event.partition_key`; the consumers then run behind Kafka with the same dedupe.
 
@@ -48,6 +49,8 @@ pub enum Outcome {
 
 pub type PublishFuture<'a> = Pin<Box<dyn Future<Output = Result<Outcome, RelayError>> + Send + 'a>>;
 
+pub type PublishAllFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, RelayError>> + Send + 'a>>;
+
 pub trait Publisher: Send + Sync {
     /// Hands `event` over. `conn` is the relay's own connection (it holds the leader lock);
     /// leave it outside any transaction. An `Err` means the bus or the database is unusable:
@@ -57,6 +60,18 @@ pub trait Publisher: Send + Sync {
         conn: &'a mut PgConnection,
         event: &'a OutboxEvent,
     ) -> PublishFuture<'a>;
+
+    /// Hands over, in order, events none of which has failed before, all at once where that is
+    /// cheaper. `Ok(true)`: every one is handed over. `Ok(false)`: not all were, and the relay
+    /// offers each again with [`Publisher::publish`] (whatever was handled is deduped then).
+    /// By default nothing is done at once.
+    fn publish_all<'a>(
+        &'a self,
+        _conn: &'a mut PgConnection,
+        _events: &'a [OutboxEvent],
+    ) -> PublishAllFuture<'a> {
+        Box::pin(async { Ok(false) })
+    }
 }
 
 /// In-process delivery to the core's consumers.
@@ -268,6 +283,72 @@ impl InProcess {
     }
 }
 
+impl InProcess {
+    /// Each consumer gets the events it handles in one transaction: one dedupe insert for all,
+    /// its effects in order, one commit. The first failure rolls that consumer's transaction
+    /// back and answers `false`; the relay then goes event by event, where failures are
+    /// counted, retried and dead-lettered.
+    async fn publish_batch(
+        &self,
+        conn: &mut PgConnection,
+        events: &[OutboxEvent],
+    ) -> Result<bool, RelayError> {
+        let mut envelopes = Vec::with_capacity(events.len());
+        for event in events {
+            match serde_json::from_value::<EventEnvelope<EventPayload>>(event.envelope.clone()) {
+                Ok(envelope) => envelopes.push(envelope),
+                Err(_) => return Ok(false),
+            }
+        }
+        for consumer in &self.consumers {
+            let mine: Vec<(&OutboxEvent, &EventEnvelope<EventPayload>)> = events
+                .iter()
+                .zip(&envelopes)
+                .filter(|(e, _)| {
+                    consumer.topics().contains(&e.topic.as_str()) && consumer.handles(&e.event_type)
+                })
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let ids: Vec<Uuid> = mine.iter().map(|(e, _)| e.event_id).collect();
+            let mut tx = conn.begin().await?;
+            let fresh: std::collections::HashSet<Uuid> = sqlx::query_scalar(
+                "INSERT INTO processed_events (consumer, event_id)
+                 SELECT $1, event_id FROM UNNEST($2::uuid[]) AS event_id
+                 ON CONFLICT DO NOTHING RETURNING event_id",
+            )
+            .bind(consumer.name())
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+            for (event, envelope) in &mine {
+                if !fresh.contains(&event.event_id) {
+                    continue;
+                }
+                if !matches!(
+                    CatchUnwind(consumer.handle(&mut tx, envelope)).await,
+                    Ok(Ok(()))
+                ) {
+                    let _ = tx.rollback().await;
+                    return Ok(false);
+                }
+            }
+            if tx.commit().await.is_err() {
+                return Ok(false);
+            }
+            for (event, _) in mine.iter().filter(|(e, _)| fresh.contains(&e.event_id)) {
+                metrics::counter!("outbox_events_delivered_total", "consumer" => consumer.name(),
+                    "topic" => event.topic.clone())
+                .increment(1);
+            }
+        }
+        Ok(true)
+    }
+}
+
 impl Publisher for InProcess {
     fn publish<'a>(
         &'a self,
@@ -275,6 +356,14 @@ impl Publisher for InProcess {
         event: &'a OutboxEvent,
     ) -> PublishFuture<'a> {
         Box::pin(self.publish_event(conn, event))
+    }
+
+    fn publish_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [OutboxEvent],
+    ) -> PublishAllFuture<'a> {
+        Box::pin(self.publish_batch(conn, events))
     }
 }
 

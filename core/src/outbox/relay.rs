@@ -405,7 +405,16 @@ impl Relay {
             let Some(last) = batch.last() else { break };
             after = last.outbox_id;
             let mut published = Vec::with_capacity(batch.len());
-            for event in &batch {
+            // The usual case, nothing held back and nothing failed before: all at once.
+            let first_attempts = held_keys.is_empty() && batch.iter().all(|e| e.attempts == 0);
+            let all_at_once = first_attempts && publisher.publish_all(conn, &batch).await?;
+            let one_by_one: &[OutboxEvent] = if all_at_once {
+                published.extend(batch.iter().map(|e| e.outbox_id));
+                &[]
+            } else {
+                &batch
+            };
+            for event in one_by_one {
                 if held_keys.contains(&event.partition_key) {
                     report.held += 1;
                     continue;
