@@ -120,6 +120,19 @@ async fn a_buyer_checks_out_and_pays_for_a_confirmed_order(db: sqlx::PgPool) {
     );
     let checkout = view["checkoutId"].as_str().unwrap().to_owned();
     assert_eq!(shop.stock(c.drizzle).await, (10, 2));
+    // The answer is built from what initiate had in hand: it is what reading it back gives.
+    let read_back = shop
+        .app
+        .get(&format!("/api/checkout/{checkout}"))
+        .bearer(&shop.buyer.token)
+        .send()
+        .await;
+    let without_countdown = |v: &Value| {
+        let mut v = v.clone();
+        v.as_object_mut().unwrap().remove("secondsRemaining");
+        v
+    };
+    assert_eq!(without_countdown(&read_back.json), without_countdown(view));
 
     let paid = shop.pay(&checkout, "tok_visa", "pay-1").await;
     paid.expect(StatusCode::OK);

@@ -8,11 +8,12 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use rust_decimal::Decimal;
 use serde_json::json;
 use shared_model::api::checkout::{
-    CheckoutView, InitiateCheckoutRequest, MAX_CHECKOUT_LINES, PriceChangeNotice, ShortItem,
+    CheckoutLine, CheckoutView, InitiateCheckoutRequest, MAX_CHECKOUT_LINES, PriceChangeNotice,
+    ShortItem,
 };
 use shared_model::events::{CheckoutInitiated, CheckoutItem, InventoryReserved, ReservedItem};
 use shared_model::ids::{CheckoutId, ProductId, ReservationId, SagaId, VariantId, WarehouseId};
@@ -62,7 +63,9 @@ pub async fn initiate(
     let billing_id = request
         .billing_address_id
         .unwrap_or(request.shipping_address_id);
-    users::store::get_address(&state.db, user.user_id, billing_id).await?;
+    if billing_id != request.shipping_address_id {
+        users::store::get_address(&state.db, user.user_id, billing_id).await?;
+    }
     let currency: Currency = lines[0].product.currency.parse()?;
     if lines
         .iter()
@@ -108,9 +111,11 @@ pub async fn initiate(
 
     let checkout = CheckoutId(uuid::Uuid::new_v4());
     let saga = SagaId::for_checkout(checkout);
-    let expires_at = Utc::now()
+    // To the microsecond, as PostgreSQL keeps it: every copy of the deadline is the same.
+    let expires_at = (Utc::now()
         + chrono::Duration::from_std(state.config.checkout_ttl)
-            .unwrap_or(chrono::Duration::minutes(15));
+            .unwrap_or(chrono::Duration::minutes(15)))
+    .trunc_subsecs(6);
     let reservation = ReserveRequest {
         saga,
         checkout,
@@ -257,7 +262,29 @@ pub async fn initiate(
     )
     .await?;
     tx.commit().await?;
-    view::load(state, user, checkout).await
+    let items = lines
+        .iter()
+        .zip(&breakdown.lines)
+        .map(|(line, priced)| CheckoutLine {
+            product_id: line.product_id(),
+            variant_id: line.variant_id(),
+            name: line.product.name.clone(),
+            sku: line.product.sku.clone(),
+            quantity: line.quantity,
+            unit_price: priced.unit_price,
+            line_total: priced.line_total,
+        })
+        .collect();
+    // What `view::load` would read back, without reading it back.
+    Ok(view::just_reserved(
+        checkout,
+        order,
+        order_number,
+        items,
+        &breakdown,
+        expires_at,
+        notices,
+    ))
 }
 
 /// Checks every line against the catalog: known, on sale, variant valid, within the cap.

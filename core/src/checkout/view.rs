@@ -1,10 +1,11 @@
 //! `GET /api/checkout/{id}`: where a checkout stands, with its countdown.
 
-use chrono::Utc;
-use shared_model::api::checkout::{CheckoutView, PaymentMethod, PriceChangeNotice};
-use shared_model::ids::CheckoutId;
+use chrono::{DateTime, Utc};
+use shared_model::api::checkout::{CheckoutLine, CheckoutView, PaymentMethod, PriceChangeNotice};
+use shared_model::ids::{CheckoutId, OrderId};
 use shared_model::money::with_minor_units;
 use shared_model::order::{CheckoutStatus, OrderNumber, PaymentStatus, SagaStep};
+use shared_model::pricing::PriceBreakdown;
 
 use super::store::{self, CheckoutRecord, PaymentRow};
 use crate::auth::CurrentUser;
@@ -63,6 +64,46 @@ pub async fn load(
         price_changes,
         last_payment: payment.as_ref().map(PaymentRow::attempt).transpose()?,
     })
+}
+
+/// The view of a checkout `initiate` has just reserved, built from what it has in hand: the
+/// same answer [`load`] gives for it.
+pub fn just_reserved(
+    checkout: CheckoutId,
+    order: OrderId,
+    order_number: OrderNumber,
+    items: Vec<CheckoutLine>,
+    breakdown: &PriceBreakdown,
+    expires_at: DateTime<Utc>,
+    price_changes: Vec<PriceChangeNotice>,
+) -> CheckoutView {
+    let currency = breakdown.currency;
+    let money = |amount| with_minor_units(amount, currency);
+    CheckoutView {
+        checkout_id: checkout,
+        status: CheckoutStatus::Reserved,
+        order_id: order,
+        order_number,
+        items: items
+            .into_iter()
+            .map(|l| CheckoutLine {
+                unit_price: money(l.unit_price),
+                line_total: money(l.line_total),
+                ..l
+            })
+            .collect(),
+        subtotal: money(breakdown.subtotal),
+        discount: money(breakdown.discount),
+        shipping: money(breakdown.shipping),
+        tax: money(breakdown.tax),
+        total: money(breakdown.total),
+        currency,
+        expires_at,
+        seconds_remaining: (expires_at - Utc::now()).num_seconds().max(0),
+        available_payment_methods: PaymentMethod::ALL.to_vec(),
+        price_changes,
+        last_payment: None,
+    }
 }
 
 /// The checkout's state (seed 7.1) as its saga, order and last payment tell it.
