@@ -165,6 +165,10 @@ pub struct RelayConfig {
     /// stuck on a lock fails (and is retried) instead of stalling every partition.
     pub statement_timeout: Duration,
     pub lock_key: i64,
+    /// The least time from one pass's start to the next's. Commits notify one by one; under
+    /// load this gathers them, so a pass (and its fixed queries) serves many events rather
+    /// than one. It is also the most a notified event waits.
+    pub min_pass_interval: Duration,
 }
 
 impl Default for RelayConfig {
@@ -177,6 +181,7 @@ impl Default for RelayConfig {
             retry: RetryPolicy::default(),
             statement_timeout: Duration::from_secs(30),
             lock_key: LEADER_LOCK_KEY,
+            min_pass_interval: Duration::from_millis(10),
         }
     }
 }
@@ -346,6 +351,7 @@ impl Relay {
             self.config.reconnect_delay,
         )));
         loop {
+            let started = tokio::time::Instant::now();
             let report = self.pass(conn, publisher).await?;
             if report.published > 0 || report.held > 0 {
                 tracing::debug!(
@@ -364,6 +370,7 @@ impl Relay {
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
             }
+            tokio::time::sleep_until(started + self.config.min_pass_interval).await;
         }
     }
 
