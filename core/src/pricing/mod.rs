@@ -29,10 +29,7 @@ pub async fn quote(
     country: &str,
     state: &str,
 ) -> Result<PriceBreakdown, ApiError> {
-    let (tax, shipping) = tokio::try_join!(
-        store::tax_rate(db, country, state),
-        store::shipping_rule(db, country)
-    )?;
+    let rates = store::rates(db, country, state).await?;
     let request = PricingRequest {
         currency,
         lines: lines
@@ -48,12 +45,12 @@ pub async fn quote(
         coupon: None,
         member_discount_percent: None,
         tax: TaxRule {
-            rate: tax,
+            rate: rates.tax,
             shipping_taxable: false,
         },
         shipping: ShippingRule {
-            flat: shipping.0,
-            free_over: shipping.1,
+            flat: rates.shipping_flat,
+            free_over: rates.free_shipping_over,
         },
     };
     Ok(price(&request)?)
