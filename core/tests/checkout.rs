@@ -8,50 +8,18 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use shared_model::auth::Role;
-use support::fixtures::{SmallCatalog, small_catalog};
-use support::gateway::Gateway;
-use support::{TestApp, TestUser, test_config_with};
-
-struct Shop {
-    app: TestApp,
-    gateway: Gateway,
-    catalog: SmallCatalog,
-    buyer: TestUser,
-    address: String,
-}
+use support::fixtures::SmallCatalog;
+use support::shop::{Shop, illinois};
 
 /// A shop with a buyer who has a US address; `ttl` is the checkout's lifetime.
 async fn shop(db: sqlx::PgPool, ttl: u64, gateway_delay: Duration) -> Shop {
-    let gateway = Gateway::start(gateway_delay).await;
-    let config = test_config_with(
-        &support::redis_url(),
-        &[
-            ("CHECKOUT_TTL_SECONDS", ttl.to_string()),
-            ("PAYMENT_GATEWAY_URL", gateway.url.clone()),
-        ],
-    );
-    let mut app = TestApp::with_config(db.clone(), config);
-    app.state.gateway = gateway.client(Duration::from_millis(400));
-    app.rebuild();
-    let catalog = small_catalog(&db).await;
-    let buyer = app.user(Role::Customer).await;
-    let address = app
-        .post("/api/users/me/addresses")
-        .bearer(&buyer.token)
-        .json(&json!({"streetAddress": "1 Main St", "city": "Springfield", "state": "IL", "postalCode": "62701", "country": "US"}))
-        .send()
-        .await
-        .json["addressId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    Shop {
-        app,
-        gateway,
-        catalog,
-        buyer,
-        address,
-    }
+    Shop::open(
+        db,
+        &[("CHECKOUT_TTL_SECONDS", ttl.to_string())],
+        gateway_delay,
+        illinois(),
+    )
+    .await
 }
 
 impl Shop {

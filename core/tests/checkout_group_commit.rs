@@ -9,48 +9,11 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use edgeshop_core::checkout::completion::{Completer, Completion, Paid};
 use serde_json::{Value, json};
-use shared_model::auth::Role;
 use shared_model::ids::{PaymentId, SagaId};
-use support::fixtures::{SmallCatalog, small_catalog};
-use support::gateway::Gateway;
-use support::{TestApp, TestUser, test_config_with};
-
-struct Shop {
-    app: TestApp,
-    _gateway: Gateway,
-    catalog: SmallCatalog,
-    buyer: TestUser,
-    address: String,
-}
+use support::shop::{Shop, illinois};
 
 async fn shop(db: sqlx::PgPool) -> Shop {
-    let gateway = Gateway::start(Duration::from_secs(5)).await;
-    let config = test_config_with(
-        &support::redis_url(),
-        &[("PAYMENT_GATEWAY_URL", gateway.url.clone())],
-    );
-    let mut app = TestApp::with_config(db.clone(), config);
-    app.state.gateway = gateway.client(Duration::from_millis(400));
-    app.rebuild();
-    let catalog = small_catalog(&db).await;
-    let buyer = app.user(Role::Customer).await;
-    let address = app
-        .post("/api/users/me/addresses")
-        .bearer(&buyer.token)
-        .json(&json!({"streetAddress": "1 Main St", "city": "Springfield", "state": "IL", "postalCode": "62701", "country": "US"}))
-        .send()
-        .await
-        .json["addressId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    Shop {
-        app,
-        _gateway: gateway,
-        catalog,
-        buyer,
-        address,
-    }
+    Shop::open(db, &[], Duration::from_secs(5), illinois()).await
 }
 
 impl Shop {

@@ -8,47 +8,12 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use shared_model::auth::Role;
-use support::fixtures::small_catalog;
-use support::gateway::Gateway;
-use support::{TestApp, TestUser, test_config_with};
-
-struct Shop {
-    app: TestApp,
-    gateway: Gateway,
-    buyer: TestUser,
-    address: String,
-}
+use support::shop::{Shop, texas};
 
 async fn shop(db: sqlx::PgPool) -> (Shop, support::fixtures::SmallCatalog) {
-    let gateway = Gateway::start(Duration::from_secs(5)).await;
-    let config = test_config_with(
-        &support::redis_url(),
-        &[("PAYMENT_GATEWAY_URL", gateway.url.clone())],
-    );
-    let mut app = TestApp::with_config(db.clone(), config);
-    app.state.gateway = gateway.client(Duration::from_millis(400));
-    app.rebuild();
-    let catalog = small_catalog(&db).await;
-    let buyer = app.user(Role::Customer).await;
-    let address = app
-        .post("/api/users/me/addresses")
-        .bearer(&buyer.token)
-        .json(&json!({"streetAddress": "1 Main St", "city": "Austin", "state": "TX", "postalCode": "73301", "country": "US"}))
-        .send()
-        .await
-        .json["addressId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (
-        Shop {
-            app,
-            gateway,
-            buyer,
-            address,
-        },
-        catalog,
-    )
+    let shop = Shop::open(db, &[], Duration::from_secs(5), texas()).await;
+    let catalog = shop.catalog.clone();
+    (shop, catalog)
 }
 
 impl Shop {

@@ -298,14 +298,7 @@ async fn pending(
     tracing::warn!(saga = %record.saga(), reason, "payment outcome unknown; left PENDING for reconciliation");
     Ok((
         axum::http::StatusCode::ACCEPTED,
-        PayResponse {
-            order_id: record.order(),
-            order_number: OrderNumber::parse(&record.order_number)?,
-            status: OrderStatus::Pending,
-            payment_status: PaymentStatus::Pending,
-            total: with_minor_units(record.total_amount, record.currency.parse()?),
-            currency: record.currency.parse()?,
-        },
+        response(record, OrderStatus::Pending, PaymentStatus::Pending)?,
     ))
 }
 
@@ -372,15 +365,25 @@ pub async fn resolve_unknown(
 fn confirmed(record: &CheckoutRecord) -> ApiResult<(axum::http::StatusCode, PayResponse)> {
     Ok((
         axum::http::StatusCode::OK,
-        PayResponse {
-            order_id: record.order(),
-            order_number: OrderNumber::parse(&record.order_number)?,
-            status: OrderStatus::Confirmed,
-            payment_status: PaymentStatus::Captured,
-            total: with_minor_units(record.total_amount, record.currency.parse()?),
-            currency: record.currency.parse()?,
-        },
+        response(record, OrderStatus::Confirmed, PaymentStatus::Captured)?,
     ))
+}
+
+/// The pay answer for `record` with these statuses.
+fn response(
+    record: &CheckoutRecord,
+    status: OrderStatus,
+    payment_status: PaymentStatus,
+) -> ApiResult<PayResponse> {
+    let currency = record.currency.parse()?;
+    Ok(PayResponse {
+        order_id: record.order(),
+        order_number: OrderNumber::parse(&record.order_number)?,
+        status,
+        payment_status,
+        total: with_minor_units(record.total_amount, currency),
+        currency,
+    })
 }
 
 async fn answer_for(
@@ -401,13 +404,10 @@ async fn answer(
 ) -> ApiResult<(axum::http::StatusCode, PayResponse)> {
     Ok((
         axum::http::StatusCode::OK,
-        PayResponse {
-            order_id: record.order(),
-            order_number: OrderNumber::parse(&record.order_number)?,
-            status: record.order_status.parse()?,
-            payment_status: record.payment_status.parse()?,
-            total: with_minor_units(record.total_amount, record.currency.parse()?),
-            currency: record.currency.parse()?,
-        },
+        response(
+            record,
+            record.order_status.parse()?,
+            record.payment_status.parse()?,
+        )?,
     ))
 }

@@ -6,6 +6,7 @@
 
 use sqlx::PgPool;
 
+#[derive(Debug, Clone)]
 pub struct SmallCatalog {
     pub electronics: i64,
     pub phones: i64,

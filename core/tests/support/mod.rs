@@ -5,6 +5,7 @@
 
 pub mod fixtures;
 pub mod gateway;
+pub mod shop;
 
 use std::sync::OnceLock;
 
