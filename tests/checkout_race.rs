@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use edgeshop_tests::{
-    Admin, CoreProcess, Scratch, ServerProcess, TestDatabase, buy, core_env, create_admin_user,
-    register_buyers, run_core,
+    Admin, CoreProcess, Scratch, ServerProcess, TestDatabase, buy, create_admin_user,
+    paying_core_env, register_buyers, run_core,
 };
 use futures_util::future::join_all;
 use serde_json::json;
@@ -29,9 +29,7 @@ async fn five_hundred_buyers_race_four_cores_for_a_hundred_units() {
     let database = TestDatabase::fresh();
     let scratch = Scratch::new();
     let gateway = ServerProcess::start_gateway(SECRET, 30_000).expect("gateway starts");
-    let mut env = core_env(&database, &scratch.0);
-    env.push(("PAYMENT_GATEWAY_URL".into(), gateway.base_url.clone()));
-    env.push(("PAYMENT_GATEWAY_SECRET_KEY".into(), SECRET.into()));
+    let mut env = paying_core_env(&database, &scratch.0, &gateway, SECRET);
     env.push(("DATABASE_MAX_CONNECTIONS".into(), "10".into()));
     let (ok, out, err) = run_core(&env, &["seed", "--products", "20"]);
     assert!(ok, "{out}{err}");

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use edgeshop_tests::{
-    Admin, Buyer, CoreProcess, RedisServer, Scratch, ServerProcess, TestDatabase, buy, core_env,
-    create_admin_user, register_buyers, run_core,
+    Admin, Buyer, CoreProcess, RedisServer, Scratch, ServerProcess, TestDatabase, buy,
+    create_admin_user, paying_core_env, register_buyers, run_core,
 };
 use futures_util::future::join_all;
 use serde_json::json;
@@ -59,13 +59,11 @@ async fn a_sale_survives_a_flushall_and_a_stopped_redis_without_overselling() {
     let database = TestDatabase::fresh();
     let scratch = Scratch::new();
     let gateway = ServerProcess::start_gateway(SECRET, 30_000).expect("gateway starts");
-    let mut env: Vec<(String, String)> = core_env(&database, &scratch.0)
+    let mut env: Vec<(String, String)> = paying_core_env(&database, &scratch.0, &gateway, SECRET)
         .into_iter()
         .filter(|(k, _)| k != "REDIS_URL")
         .collect();
     env.push(("REDIS_URL".into(), redis.url()));
-    env.push(("PAYMENT_GATEWAY_URL".into(), gateway.base_url.clone()));
-    env.push(("PAYMENT_GATEWAY_SECRET_KEY".into(), SECRET.into()));
     let (ok, out, err) = run_core(&env, &["seed", "--products", "20"]);
     assert!(ok, "{out}{err}");
     create_admin_user(&env, "ops@example.com", "operator-password");

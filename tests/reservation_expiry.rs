@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use edgeshop_tests::{
-    CoreProcess, Scratch, ServerProcess, TestDatabase, buy, core_env, post_json, register_buyers,
-    run_core,
+    CoreProcess, Scratch, ServerProcess, TestDatabase, buy, paying_core_env, post_json,
+    register_buyers, run_core,
 };
 use serde_json::json;
 
@@ -20,9 +20,7 @@ async fn unpaid_reservations_return_to_stock_within_the_sweep_interval() {
     let database = TestDatabase::fresh();
     let scratch = Scratch::new();
     let gateway = ServerProcess::start_gateway(SECRET, 30_000).expect("gateway starts");
-    let mut env = core_env(&database, &scratch.0);
-    env.push(("PAYMENT_GATEWAY_URL".into(), gateway.base_url.clone()));
-    env.push(("PAYMENT_GATEWAY_SECRET_KEY".into(), SECRET.into()));
+    let mut env = paying_core_env(&database, &scratch.0, &gateway, SECRET);
     env.push(("CHECKOUT_TTL_SECONDS".into(), TTL_SECONDS.to_string()));
     env.push((
         "EDGESHOP_SWEEP_INTERVAL_SECONDS".into(),

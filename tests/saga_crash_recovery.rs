@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use edgeshop_tests::{CoreProcess, Scratch, ServerProcess, TestDatabase, core_env, run_core};
+use edgeshop_tests::{
+    CoreProcess, Scratch, ServerProcess, TestDatabase, paying_core_env, run_core,
+};
 use serde_json::{Value, json};
 
 const SECRET: &str = "sk_test_crash";
@@ -38,9 +40,7 @@ async fn a_crash_after_any_saga_step_is_finished_or_undone_by_recovery() {
     let database = TestDatabase::fresh();
     let scratch = Scratch::new();
     let gateway = ServerProcess::start_gateway(SECRET, 30_000).expect("gateway starts");
-    let mut env = core_env(&database, &scratch.0);
-    env.push(("PAYMENT_GATEWAY_URL".into(), gateway.base_url.clone()));
-    env.push(("PAYMENT_GATEWAY_SECRET_KEY".into(), SECRET.into()));
+    let mut env = paying_core_env(&database, &scratch.0, &gateway, SECRET);
     // Short checkouts, so an unpaid one that crashed expires before recovery runs.
     env.push(("CHECKOUT_TTL_SECONDS".into(), "2".into()));
     let (ok, out, err) = run_core(&env, &["seed", "--products", "30"]);

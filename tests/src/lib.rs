@@ -104,6 +104,19 @@ pub fn core_env(database: &TestDatabase, scratch: &Path) -> Vec<(String, String)
     ]
 }
 
+/// [`core_env`] for a core that pays through `gateway`, a sandbox gateway started with `secret`.
+pub fn paying_core_env(
+    database: &TestDatabase,
+    scratch: &Path,
+    gateway: &ServerProcess,
+    secret: &str,
+) -> Vec<(String, String)> {
+    let mut env = core_env(database, scratch);
+    env.push(("PAYMENT_GATEWAY_URL".into(), gateway.base_url.clone()));
+    env.push(("PAYMENT_GATEWAY_SECRET_KEY".into(), secret.into()));
+    env
+}
+
 /// Runs a one-shot subcommand of the core and answers (success, stdout, stderr).
 pub fn run_core(env: &[(String, String)], args: &[&str]) -> (bool, String, String) {
     let output = Command::new(core_binary())
