@@ -145,9 +145,18 @@ async fn run() -> Result<Report> {
         .await
         .with_context(|| format!("Redis at {}", settings.redis_url))?;
     let keys = Arc::new(StockKeys::new(redis.clone()));
+    let bench = Bench {
+        settings,
+        db,
+        sku,
+        redis,
+        keys,
+        prefix,
+    };
 
-    let measured = measure(&settings, &db, sku, &redis, &keys, &prefix).await;
-    match delete_keys(&redis, &format!("{prefix}*")).await {
+    let measured = bench.measure().await;
+    let (redis, prefix) = (&bench.redis, &bench.prefix);
+    match delete_keys(redis, &format!("{prefix}*")).await {
         Ok(n) => println!("redis: deleted {n} keys under {prefix}"),
         Err(err) => eprintln!("redis: could not delete the keys under {prefix}: {err:#}"),
     }
@@ -163,54 +172,231 @@ async fn run() -> Result<Report> {
     Ok(report)
 }
 
-async fn measure(
-    settings: &Settings,
-    db: &Arc<sqlx::PgPool>,
+/// What every phase works on: one hot SKU in a fresh database, and this run's Redis keys.
+struct Bench {
+    settings: Settings,
+    db: Arc<sqlx::PgPool>,
     sku: HotSku,
-    redis: &Redis,
-    keys: &Arc<StockKeys>,
-    prefix: &str,
-) -> Result<Report> {
-    let mut report = Report::new(settings.buyers, settings.pool);
-
-    let wanted = |phase: char| settings.phases.contains(phase);
-    if wanted('a') {
-        naive_phase(settings, db, sku, &mut report).await?;
-    }
-    if wanted('b') {
-        script_phase(settings, db, sku, redis, keys, prefix, &mut report).await?;
-    }
-    if wanted('c') {
-        edgeshop_phases(settings, db, sku, redis, keys, prefix, &mut report).await?;
-    }
-    if wanted('d') {
-        orders_phase(settings, db, sku, redis, prefix, &mut report).await?;
-    }
-    Ok(report)
+    redis: Redis,
+    keys: Arc<StockKeys>,
+    /// This run's Redis key prefix.
+    prefix: String,
 }
 
-async fn naive_phase(
-    settings: &Settings,
-    db: &Arc<sqlx::PgPool>,
-    sku: HotSku,
-    report: &mut Report,
-) -> Result<()> {
-    let run_for = Until::Elapsed(settings.phase);
-    fixture::restock(db, &sku, PLENTY).await?;
-    println!("(a) naive PostgreSQL row lock ...");
-    let tally = closed_loop(settings.buyers, run_for, {
-        let db = db.clone();
-        move |_| paths::naive_row_lock(db.clone(), sku)
-    })
-    .await;
-    check_recorded("(a)", db, &sku, tally.took, report).await?;
-    report.phase(PhaseFigures::closed(
-        "a_naive_postgres",
-        "(a) naive PostgreSQL",
-        &tally,
-    ));
+impl Bench {
+    async fn measure(&self) -> Result<Report> {
+        let mut report = Report::new(self.settings.buyers, self.settings.pool);
+        let wanted = |phase: char| self.settings.phases.contains(phase);
+        if wanted('a') {
+            self.naive_phase(&mut report).await?;
+        }
+        if wanted('b') {
+            self.script_phase(&mut report).await?;
+        }
+        if wanted('c') {
+            self.edgeshop_phases(&mut report).await?;
+        }
+        if wanted('d') {
+            self.orders_phase(&mut report).await?;
+        }
+        Ok(report)
+    }
 
-    Ok(())
+    /// Sets the hot SKU's stock and drops this run's counters and holds, so the next phase
+    /// starts from PostgreSQL.
+    async fn restock(&self, units: i32) -> Result<()> {
+        fixture::restock(&self.db, &self.sku, units).await?;
+        delete_keys(&self.redis, &format!("{}{{stock}}:*", self.prefix))
+            .await
+            .map(|_| ())
+    }
+
+    async fn naive_phase(&self, report: &mut Report) -> Result<()> {
+        let (settings, db, sku) = (&self.settings, &self.db, self.sku);
+        fixture::restock(db, &sku, PLENTY).await?;
+        println!("(a) naive PostgreSQL row lock ...");
+        let tally = closed_loop(settings.buyers, Until::Elapsed(settings.phase), {
+            let db = db.clone();
+            move |_| paths::naive_row_lock(db.clone(), sku)
+        })
+        .await;
+        check_recorded("(a)", db, &sku, tally.took, report).await?;
+        report.phase(PhaseFigures::closed(
+            "a_naive_postgres",
+            "(a) naive PostgreSQL",
+            &tally,
+        ));
+        Ok(())
+    }
+
+    /// (b) The bare script, counters loaded by hand.
+    async fn script_phase(&self, report: &mut Report) -> Result<()> {
+        let (settings, keys, sku) = (&self.settings, &self.keys, self.sku);
+        let run_for = Until::Elapsed(settings.phase);
+        self.restock(PLENTY).await?;
+        counters::load_missing(keys, &[(sku.row, PLENTY)]).await?;
+        println!("(b) bare Redis script ...");
+        let tally = closed_loop(settings.buyers, run_for, {
+            let keys = keys.clone();
+            move |_| paths::bare_script(keys.clone(), sku)
+        })
+        .await;
+        let counter = counters::counter(keys, sku.row).await?.unwrap_or(-1);
+        report.check(Check::equal(
+            "(b) counter = stock - reservations made",
+            counter,
+            i64::from(PLENTY) - tally.took as i64,
+        ));
+        report.phase(PhaseFigures::closed(
+            "b_redis_script",
+            "(b) bare Redis script",
+            &tally,
+        ));
+
+        Ok(())
+    }
+
+    /// (c) edgeshop's path: the counter is loaded from PostgreSQL on first use, as in the shop;
+    /// then again with scarce stock, selling out: every unit sold once, none twice.
+    async fn edgeshop_phases(&self, report: &mut Report) -> Result<()> {
+        let (settings, db, keys, sku) = (&self.settings, &self.db, &self.keys, self.sku);
+        let run_for = Until::Elapsed(settings.phase);
+        self.restock(PLENTY).await?;
+        let reservations = Arc::new(Reservations::new((**db).clone(), self.redis.clone()));
+        println!("(c) edgeshop's reservation path ...");
+        let tally = closed_loop(settings.buyers, run_for, {
+            let reservations = reservations.clone();
+            move |_| paths::edgeshop_path(reservations.clone(), sku)
+        })
+        .await;
+        let reserved = check_recorded("(c)", db, &sku, tally.took, report).await?;
+        let counter = counters::counter(keys, sku.row).await?.unwrap_or(-1);
+        report.check(Check::equal(
+            "(c) counter = PostgreSQL's available",
+            counter,
+            i64::from(PLENTY) - reserved,
+        ));
+        report.phase(PhaseFigures::closed(
+            "c_edgeshop",
+            "(c) edgeshop path",
+            &tally,
+        ));
+
+        // (c) again, selling out scarce stock: every unit sold once, none twice.
+        self.restock(SCARCE).await?;
+        println!("(c) sell-out of {SCARCE} units ...");
+        let tally = closed_loop(settings.buyers, Until::SoldOut(SELL_OUT_LIMIT), {
+            let reservations = reservations.clone();
+            move |_| paths::edgeshop_path(reservations.clone(), sku)
+        })
+        .await;
+        let (total, reserved) = fixture::stock(db, &sku).await?;
+        report.sold_out(i64::from(SCARCE), tally.took as i64);
+        report.check(Check::equal(
+            "(c sell-out) reservations made = units",
+            tally.took as i64,
+            i64::from(SCARCE),
+        ));
+        report.check(Check::equal(
+            "(c sell-out) reserved in PostgreSQL = units",
+            reserved,
+            total,
+        ));
+        report.check(Check::equal("(c sell-out) errors", tally.errors as i64, 0));
+        Ok(())
+    }
+
+    /// (d) Whole orders over HTTP at a fixed rate; a few more orders than units.
+    async fn orders_phase(&self, report: &mut Report) -> Result<()> {
+        let (settings, db, sku) = (&self.settings, &self.db, self.sku);
+        let planned = u64::from(settings.order_rate) * u64::from(settings.order_seconds);
+        let units = planned - planned / 20;
+        let units_i32 =
+            i32::try_from(units).context("BENCH_ORDER_RATE x BENCH_ORDER_SECONDS is too large")?;
+        self.restock(units_i32).await?;
+        let shop = orders::open_shop(
+            db,
+            &settings.database_url,
+            &settings.redis_url,
+            &self.prefix,
+        )
+        .await?;
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(1024)
+            .build()
+            .context("building the HTTP client")?;
+        println!("(d) registering {} buyers ...", settings.order_buyers);
+        let buyers = orders::buyers(&http, &shop, settings.order_buyers).await;
+        if buyers.is_empty() {
+            bail!("BENCH_ORDER_BUYERS must be at least 1");
+        }
+        println!(
+            "(d) {planned} orders at {}/s for {units} units ...",
+            settings.order_rate
+        );
+        let base: Arc<str> = Arc::from(shop.base.as_str());
+        let tally = open_loop(settings.order_rate, planned, move |n| {
+            let http = http.clone();
+            let base = base.clone();
+            let buyers = buyers.clone();
+            async move {
+                let buyer = &buyers[n as usize % buyers.len()];
+                orders::order(http, base, buyer, sku, n).await
+            }
+        })
+        .await;
+        drop(shop);
+        let (total, reserved) = fixture::stock(db, &sku).await?;
+        let (confirmed, captured) = orders::settled(db).await?;
+        let pending = fixture::pending_units(db, &sku).await?;
+        let units = units as i64;
+        report.orders_sold_out(units, confirmed);
+        // Whatever the load, the books balance and nobody pays for nothing.
+        report.check(Check::at_most(
+            "(d) confirmed orders in PostgreSQL <= units",
+            confirmed,
+            units,
+        ));
+        report.check(Check::equal(
+            "(d) captured payments = confirmed orders",
+            captured,
+            confirmed,
+        ));
+        report.check(Check::equal(
+            "(d) units left + units sold = units",
+            total + confirmed,
+            units,
+        ));
+        report.check(Check::equal(
+            "(d) units reserved = units of pending reservations",
+            reserved,
+            pending,
+        ));
+        // An overloaded shop answers some orders with a timeout (and keeps those checkouts until
+        // they expire); a shop that kept up sells every unit and says so to each buyer.
+        if tally.errors == 0 {
+            report.check(Check::equal(
+                "(d) confirmed orders in PostgreSQL = units",
+                confirmed,
+                units,
+            ));
+            report.check(Check::equal(
+                "(d) buyers told \"confirmed\" = confirmed orders",
+                tally.took as i64,
+                confirmed,
+            ));
+        }
+        if let Some(err) = &tally.first_error {
+            eprintln!("(d) first error: {err}");
+        }
+        report.phase(PhaseFigures::open(
+            "d_http_orders",
+            "(d) HTTP initiate+pay",
+            &tally,
+            settings.order_rate,
+        ));
+        Ok(())
+    }
 }
 
 /// Checks that PostgreSQL recorded exactly the reservations a phase made; answers the units
@@ -235,200 +421,6 @@ async fn check_recorded(
         made as i64,
     ));
     Ok(reserved)
-}
-
-/// (b) The bare script, counters loaded by hand.
-async fn script_phase(
-    settings: &Settings,
-    db: &Arc<sqlx::PgPool>,
-    sku: HotSku,
-    redis: &Redis,
-    keys: &Arc<StockKeys>,
-    prefix: &str,
-    report: &mut Report,
-) -> Result<()> {
-    let run_for = Until::Elapsed(settings.phase);
-    fixture::restock(db, &sku, PLENTY).await?;
-    forget_counters(redis, prefix).await?;
-    counters::load_missing(keys, &[(sku.row, PLENTY)]).await?;
-    println!("(b) bare Redis script ...");
-    let tally = closed_loop(settings.buyers, run_for, {
-        let keys = keys.clone();
-        move |_| paths::bare_script(keys.clone(), sku)
-    })
-    .await;
-    let counter = counters::counter(keys, sku.row).await?.unwrap_or(-1);
-    report.check(Check::equal(
-        "(b) counter = stock - reservations made",
-        counter,
-        i64::from(PLENTY) - tally.took as i64,
-    ));
-    report.phase(PhaseFigures::closed(
-        "b_redis_script",
-        "(b) bare Redis script",
-        &tally,
-    ));
-
-    Ok(())
-}
-
-/// (c) edgeshop's path: the counter is loaded from PostgreSQL on first use, as in the shop;
-/// then again with scarce stock, selling out: every unit sold once, none twice.
-async fn edgeshop_phases(
-    settings: &Settings,
-    db: &Arc<sqlx::PgPool>,
-    sku: HotSku,
-    redis: &Redis,
-    keys: &Arc<StockKeys>,
-    prefix: &str,
-    report: &mut Report,
-) -> Result<()> {
-    let run_for = Until::Elapsed(settings.phase);
-    fixture::restock(db, &sku, PLENTY).await?;
-    forget_counters(redis, prefix).await?;
-    let reservations = Arc::new(Reservations::new((**db).clone(), redis.clone()));
-    println!("(c) edgeshop's reservation path ...");
-    let tally = closed_loop(settings.buyers, run_for, {
-        let reservations = reservations.clone();
-        move |_| paths::edgeshop_path(reservations.clone(), sku)
-    })
-    .await;
-    let reserved = check_recorded("(c)", db, &sku, tally.took, report).await?;
-    let counter = counters::counter(keys, sku.row).await?.unwrap_or(-1);
-    report.check(Check::equal(
-        "(c) counter = PostgreSQL's available",
-        counter,
-        i64::from(PLENTY) - reserved,
-    ));
-    report.phase(PhaseFigures::closed(
-        "c_edgeshop",
-        "(c) edgeshop path",
-        &tally,
-    ));
-
-    // (c) again, selling out scarce stock: every unit sold once, none twice.
-    fixture::restock(db, &sku, SCARCE).await?;
-    forget_counters(redis, prefix).await?;
-    println!("(c) sell-out of {SCARCE} units ...");
-    let tally = closed_loop(settings.buyers, Until::SoldOut(SELL_OUT_LIMIT), {
-        let reservations = reservations.clone();
-        move |_| paths::edgeshop_path(reservations.clone(), sku)
-    })
-    .await;
-    let (total, reserved) = fixture::stock(db, &sku).await?;
-    report.sold_out(i64::from(SCARCE), tally.took as i64);
-    report.check(Check::equal(
-        "(c sell-out) reservations made = units",
-        tally.took as i64,
-        i64::from(SCARCE),
-    ));
-    report.check(Check::equal(
-        "(c sell-out) reserved in PostgreSQL = units",
-        reserved,
-        total,
-    ));
-    report.check(Check::equal("(c sell-out) errors", tally.errors as i64, 0));
-    Ok(())
-}
-
-/// (d) Whole orders over HTTP at a fixed rate; a few more orders than units.
-async fn orders_phase(
-    settings: &Settings,
-    db: &Arc<sqlx::PgPool>,
-    sku: HotSku,
-    redis: &Redis,
-    prefix: &str,
-    report: &mut Report,
-) -> Result<()> {
-    let planned = u64::from(settings.order_rate) * u64::from(settings.order_seconds);
-    let units = planned - planned / 20;
-    let units_i32 =
-        i32::try_from(units).context("BENCH_ORDER_RATE x BENCH_ORDER_SECONDS is too large")?;
-    fixture::restock(db, &sku, units_i32).await?;
-    forget_counters(redis, prefix).await?;
-    let shop = orders::open_shop(db, &settings.database_url, &settings.redis_url, prefix).await?;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(1024)
-        .build()
-        .context("building the HTTP client")?;
-    println!("(d) registering {} buyers ...", settings.order_buyers);
-    let buyers = orders::buyers(&http, &shop, settings.order_buyers).await;
-    if buyers.is_empty() {
-        bail!("BENCH_ORDER_BUYERS must be at least 1");
-    }
-    println!(
-        "(d) {planned} orders at {}/s for {units} units ...",
-        settings.order_rate
-    );
-    let base: Arc<str> = Arc::from(shop.base.as_str());
-    let tally = open_loop(settings.order_rate, planned, move |n| {
-        let http = http.clone();
-        let base = base.clone();
-        let buyers = buyers.clone();
-        async move {
-            let buyer = &buyers[n as usize % buyers.len()];
-            orders::order(http, base, buyer, sku, n).await
-        }
-    })
-    .await;
-    drop(shop);
-    let (total, reserved) = fixture::stock(db, &sku).await?;
-    let (confirmed, captured) = orders::settled(db).await?;
-    let pending = fixture::pending_units(db, &sku).await?;
-    let units = units as i64;
-    report.orders_sold_out(units, confirmed);
-    // Whatever the load, the books balance and nobody pays for nothing.
-    report.check(Check::at_most(
-        "(d) confirmed orders in PostgreSQL <= units",
-        confirmed,
-        units,
-    ));
-    report.check(Check::equal(
-        "(d) captured payments = confirmed orders",
-        captured,
-        confirmed,
-    ));
-    report.check(Check::equal(
-        "(d) units left + units sold = units",
-        total + confirmed,
-        units,
-    ));
-    report.check(Check::equal(
-        "(d) units reserved = units of pending reservations",
-        reserved,
-        pending,
-    ));
-    // An overloaded shop answers some orders with a timeout (and keeps those checkouts until
-    // they expire); a shop that kept up sells every unit and says so to each buyer.
-    if tally.errors == 0 {
-        report.check(Check::equal(
-            "(d) confirmed orders in PostgreSQL = units",
-            confirmed,
-            units,
-        ));
-        report.check(Check::equal(
-            "(d) buyers told \"confirmed\" = confirmed orders",
-            tally.took as i64,
-            confirmed,
-        ));
-    }
-    if let Some(err) = &tally.first_error {
-        eprintln!("(d) first error: {err}");
-    }
-    report.phase(PhaseFigures::open(
-        "d_http_orders",
-        "(d) HTTP initiate+pay",
-        &tally,
-        settings.order_rate,
-    ));
-    Ok(())
-}
-
-/// Drops every stock counter and hold of this run, so the next phase starts from PostgreSQL.
-async fn forget_counters(redis: &Redis, prefix: &str) -> Result<()> {
-    delete_keys(redis, &format!("{prefix}{{stock}}:*"))
-        .await
-        .map(|_| ())
 }
 
 async fn delete_keys(redis: &Redis, pattern: &str) -> Result<u64> {

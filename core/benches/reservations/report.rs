@@ -9,6 +9,8 @@ use crate::support::round2;
 const C_OVER_A_GOAL: f64 = 20.0;
 const C_OVER_B_GOAL: f64 = 0.5;
 const ORDERS_P99_GOAL_MS: f64 = 250.0;
+/// The offered rate the p99 goal is set at.
+const ORDERS_RATE_GOAL: u32 = 500;
 
 /// One phase's figures.
 pub struct PhaseFigures {
@@ -225,12 +227,16 @@ impl Report {
             );
         }
         if let Some(d) = self.figures("d_http_orders") {
-            println!(
-                "(d) p99 = {:.1} ms at {}/s offered, {} errors  (goal < {ORDERS_P99_GOAL_MS} ms, no errors: {})",
-                d.p99_ms,
-                d.offered_rate.unwrap_or(0),
-                d.errors,
+            let offered = d.offered_rate.unwrap_or(0);
+            // A lower rate says how the shop does there, not whether the goal is met.
+            let outcome = if offered < ORDERS_RATE_GOAL {
+                "not measured at that rate"
+            } else {
                 verdict(d.p99_ms < ORDERS_P99_GOAL_MS && d.errors == 0)
+            };
+            println!(
+                "(d) p99 = {:.1} ms at {offered}/s offered, {} errors  (goal < {ORDERS_P99_GOAL_MS} ms, no errors, at {ORDERS_RATE_GOAL}/s: {outcome})",
+                d.p99_ms, d.errors,
             );
         }
         for (label, sell_out) in [
