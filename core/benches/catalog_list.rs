@@ -75,17 +75,7 @@ use support::{env_or, round2};
 
 fn main() -> ExitCode {
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("catalog_list: cannot build the tokio runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run()) {
+    match support::block_on(run()) {
         Ok(0) => ExitCode::SUCCESS,
         Ok(failed) => {
             eprintln!("catalog_list: {failed} request(s) failed; the figures above are not valid");

@@ -126,19 +126,29 @@ where
             })
         })
         .collect();
+    let mut total = gather(tasks, "a buyer task", Tally::merge).await;
+    total.elapsed = started.elapsed();
+    total
+}
+
+/// Adds up what the tasks answer with `add`; a task that died counts as an error.
+async fn gather<T>(
+    tasks: Vec<tokio::task::JoinHandle<T>>,
+    what: &str,
+    add: impl Fn(&mut Tally, T),
+) -> Tally {
     let mut total = Tally::new();
     for task in tasks {
         match task.await {
-            Ok(tally) => total.merge(tally),
+            Ok(answer) => add(&mut total, answer),
             Err(err) => {
                 total.errors += 1;
                 total
                     .first_error
-                    .get_or_insert(format!("a buyer task died: {err}"));
+                    .get_or_insert(format!("{what} died: {err}"));
             }
         }
     }
-    total.elapsed = started.elapsed();
     total
 }
 
@@ -162,18 +172,10 @@ where
             (due.elapsed(), result)
         }));
     }
-    let mut tally = Tally::new();
-    for task in tasks {
-        match task.await {
-            Ok((took, result)) => tally.record(took, result),
-            Err(err) => {
-                tally.errors += 1;
-                tally
-                    .first_error
-                    .get_or_insert(format!("an order task died: {err}"));
-            }
-        }
-    }
+    let mut tally = gather(tasks, "an order task", |tally, (took, result)| {
+        tally.record(took, result)
+    })
+    .await;
     tally.elapsed = started.elapsed();
     tally
 }

@@ -100,17 +100,7 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_target(false)
         .try_init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("reservations: cannot build the tokio runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run()) {
+    match support::block_on(run()) {
         Ok(report) if report.passed() => ExitCode::SUCCESS,
         Ok(_) => {
             eprintln!(
