@@ -846,3 +846,43 @@ async fn first_attempts_reach_a_consumer_in_one_transaction_in_order(pool: PgPoo
         40
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn events_committed_in_quick_succession_go_out_in_one_pass(pool: PgPool) {
+    create_recording_table(&pool).await;
+    let config = RelayConfig {
+        min_pass_interval: Duration::from_secs(1),
+        ..fast()
+    };
+    let running = Relay::new(own_pool(&pool), vec![Recorder::new("recorder")])
+        .with_config(config)
+        .spawn();
+    let saga = new_saga();
+    emit(&pool, &step_event(Some(saga), 1, "ok")).await;
+    eventually("the first event", Duration::from_secs(10), async || {
+        unpublished(&pool).await == 0
+    })
+    .await;
+    // A pass just ran: these five commits (five notifications) wait for the next one.
+    for step in 2..=6 {
+        emit(&pool, &step_event(Some(saga), step, "ok")).await;
+    }
+    eventually("the other five", Duration::from_secs(10), async || {
+        unpublished(&pool).await == 0
+    })
+    .await;
+    assert_eq!(
+        seen_by_saga(&pool).await[&("recorder".to_owned(), Some(saga.0))],
+        (1..=6).collect::<Vec<i64>>()
+    );
+    // One transaction for the first event, one for the five.
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT count(DISTINCT xmin::text) FROM test_deliveries"
+        )
+        .await,
+        2
+    );
+    stop(&pool, vec![running]).await;
+}
