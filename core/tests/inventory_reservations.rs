@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use edgeshop_core::inventory::counters;
+use edgeshop_core::inventory::reservation_store::{self, DurableReservation, WriteOutcome};
 use edgeshop_core::inventory::reservations::{
     LineRequest, ReleaseKind, Reservations, ReserveOutcome, ReserveRequest, ShipTo,
 };
@@ -204,6 +205,52 @@ async fn a_retried_reservation_holds_its_units_once(db: sqlx::PgPool) {
     let again = reservations.reserve(&req).await.unwrap();
     assert_eq!(first, again);
     assert_eq!(row(&db, c.drizzle).await.2, 3);
+}
+
+fn durable(row: i64, quantity: u32) -> DurableReservation {
+    let checkout = CheckoutId(uuid::Uuid::new_v4());
+    DurableReservation {
+        saga: SagaId::for_checkout(checkout),
+        checkout,
+        cart_id: None,
+        expires_at: Utc::now() + Duration::minutes(15),
+        rows: vec![(InventoryId::new(row), quantity)],
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn one_bad_reservation_in_a_durable_batch_refuses_only_itself(db: sqlx::PgPool) {
+    let c = small_catalog(&db).await;
+    let (inventory_id, _, before) = row(&db, c.drizzle).await;
+    let written_earlier = durable(inventory_id, 2);
+    let first = reservation_store::write_batch(&db, &[&written_earlier])
+        .await
+        .unwrap();
+    assert!(matches!(first[..], [Ok(WriteOutcome::Written)]));
+
+    let fresh = durable(inventory_id, 1);
+    let unknown_row = durable(inventory_id + 10_000, 1);
+    let outcomes = reservation_store::write_batch(&db, &[&fresh, &written_earlier, &unknown_row])
+        .await
+        .unwrap();
+    assert!(matches!(outcomes[0], Ok(WriteOutcome::Written)));
+    assert!(
+        matches!(outcomes[1], Ok(WriteOutcome::Written)),
+        "written before, so durable: {:?}",
+        outcomes[1]
+    );
+    let refused = outcomes[2].as_ref().expect_err("no such stock row");
+    assert_eq!(
+        refused.as_database_error().and_then(|e| e.constraint()),
+        Some("inventory_reservations_stock_row")
+    );
+    // The earlier saga's units are counted once; the refused one left nothing behind.
+    assert_eq!(row(&db, c.drizzle).await.2, before + 3);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM inventory_reservations")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows, 2);
 }
 
 #[sqlx::test(migrations = "../migrations")]

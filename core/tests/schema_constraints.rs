@@ -209,6 +209,76 @@ async fn a_saga_reserves_each_stock_row_once(pool: PgPool) {
     );
 }
 
+/// Reserves one unit of each stock row in one statement, as the durable writer does.
+async fn reserve_rows(pool: &PgPool, rows: &[i64]) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO inventory_reservations (inventory_id, saga_id, checkout_id, quantity, expires_at)
+         SELECT row_id, gen_random_uuid(), gen_random_uuid(), 1, now() + interval '15 minutes'
+           FROM UNNEST($1::bigint[]) AS r(row_id)",
+    )
+    .bind(rows)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected())
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_reservation_must_name_a_stock_row_that_exists(pool: PgPool) {
+    let inventory_id = stock(&pool, 5).await;
+    assert_eq!(
+        reserve_rows(&pool, &[inventory_id, inventory_id])
+            .await
+            .unwrap(),
+        2
+    );
+    // One unknown row among known ones refuses the whole statement.
+    assert_eq!(
+        refused_by(reserve_rows(&pool, &[inventory_id, inventory_id + 1000]).await),
+        "inventory_reservations_stock_row"
+    );
+    let written: i64 = sqlx::query_scalar("SELECT count(*) FROM inventory_reservations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(written, 2, "the refused statement wrote nothing");
+    assert_eq!(
+        refused_by(
+            sqlx::query("UPDATE inventory_reservations SET inventory_id = inventory_id + 1000")
+                .execute(&pool)
+                .await
+        ),
+        "inventory_reservations_stock_row"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_stock_row_with_reservations_cannot_be_deleted(pool: PgPool) {
+    let reserved = stock(&pool, 5).await;
+    reserve_rows(&pool, &[reserved]).await.unwrap();
+    let delete = |row: i64| {
+        sqlx::query("DELETE FROM inventory WHERE inventory_id = $1")
+            .bind(row)
+            .execute(&pool)
+    };
+    assert_eq!(
+        refused_by(delete(reserved).await),
+        "inventory_reservations_stock_row"
+    );
+    // A row nothing reserved goes as before.
+    let unreserved: i64 = sqlx::query_scalar(
+        "WITH w AS (INSERT INTO warehouses (code, name, country, latitude, longitude)
+                    VALUES ('W2', 'Second', 'US', 0, 0) RETURNING warehouse_id)
+         INSERT INTO inventory (product_id, warehouse_id, quantity_total)
+         SELECT i.product_id, w.warehouse_id, 1 FROM inventory i, w WHERE i.inventory_id = $1
+         RETURNING inventory_id",
+    )
+    .bind(reserved)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(delete(unreserved).await.unwrap().rows_affected(), 1);
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn an_order_total_must_add_up(pool: PgPool) {
     let user_id = user(&pool, "buyer@example.test").await;

@@ -38,7 +38,7 @@ impl DurableWriter {
                 match result {
                     Ok(outcomes) => {
                         for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
-                            let _ = reply.send(Ok(outcome));
+                            let _ = reply.send(outcome.map_err(Arc::new));
                         }
                     }
                     Err(err) => {

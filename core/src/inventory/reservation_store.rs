@@ -33,10 +33,10 @@ const INSERT_AND_COUNT: &str = "
         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::bigint[], $6::int[])
                  AS t(saga_id, checkout_id, cart_id, expires_at, inventory_id, quantity)
     ), inserted AS (
+        -- No ON CONFLICT: its speculative insertion probes the unique index a second time per
+        -- row. A saga written twice fails the batch instead, and is then written alone.
         INSERT INTO inventory_reservations (saga_id, checkout_id, cart_id, expires_at, inventory_id, quantity)
         SELECT saga_id, checkout_id, cart_id, expires_at, inventory_id, quantity FROM input
-        -- A retried saga finds its rows already there and adds nothing.
-        ON CONFLICT (saga_id, inventory_id) DO NOTHING
         RETURNING inventory_id, quantity
     ), totals AS (
         SELECT inventory_id, sum(quantity)::int AS quantity FROM inserted GROUP BY inventory_id
@@ -98,41 +98,63 @@ async fn insert(conn: &mut PgConnection, batch: &[&DurableReservation]) -> Resul
     low_stock::announce(conn, &touched).await
 }
 
-fn beyond_stock(err: &sqlx::Error) -> bool {
+fn refused_by(err: &sqlx::Error, constraint: &str) -> bool {
     err.as_database_error()
         .and_then(|e| e.constraint())
-        .is_some_and(|c| c == "inventory_reserved_within_total")
+        .is_some_and(|c| c == constraint)
+}
+
+const WITHIN_TOTAL: &str = "inventory_reserved_within_total";
+const ONCE_PER_SAGA: &str = "inventory_reservations_saga_inventory_key";
+const KNOWN_STOCK_ROW: &str = "inventory_reservations_stock_row";
+
+fn beyond_stock(err: &sqlx::Error) -> bool {
+    refused_by(err, WITHIN_TOTAL)
 }
 
 /// Makes a batch durable in one transaction (one commit, one update per hot row). If the
-/// database refuses the batch because some reservation goes beyond the stock, each is retried
-/// alone so only the ones that do not fit are refused.
+/// database refuses the batch for what one reservation holds (beyond the stock, written
+/// before, an unknown stock row), each is written alone, so only that one is refused.
 pub async fn write_batch(
     db: &PgPool,
     batch: &[&DurableReservation],
-) -> Result<Vec<WriteOutcome>, sqlx::Error> {
+) -> Result<Vec<Result<WriteOutcome, sqlx::Error>>, sqlx::Error> {
     let mut tx = db.begin().await?;
     match insert(&mut tx, batch).await {
         Ok(()) => {
             tx.commit().await?;
-            Ok(vec![WriteOutcome::Written; batch.len()])
+            Ok(batch.iter().map(|_| Ok(WriteOutcome::Written)).collect())
         }
-        Err(err) if beyond_stock(&err) => {
+        Err(err)
+            if [WITHIN_TOTAL, ONCE_PER_SAGA, KNOWN_STOCK_ROW]
+                .iter()
+                .any(|c| refused_by(&err, c)) =>
+        {
             tx.rollback().await?;
             let mut outcomes = Vec::with_capacity(batch.len());
             for reservation in batch {
-                let mut tx = db.begin().await?;
-                match insert(&mut tx, &[*reservation]).await {
-                    Ok(()) => {
-                        tx.commit().await?;
-                        outcomes.push(WriteOutcome::Written);
-                    }
-                    Err(err) if beyond_stock(&err) => outcomes.push(WriteOutcome::BeyondStock),
-                    Err(err) => return Err(err),
-                }
+                outcomes.push(write_alone(db, reservation).await);
             }
             Ok(outcomes)
         }
+        Err(err) => Err(err),
+    }
+}
+
+async fn write_alone(
+    db: &PgPool,
+    reservation: &DurableReservation,
+) -> Result<WriteOutcome, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    match insert(&mut tx, &[reservation]).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(WriteOutcome::Written)
+        }
+        Err(err) if beyond_stock(&err) => Ok(WriteOutcome::BeyondStock),
+        // A saga's rows are written all together or not at all, so finding one means an
+        // earlier write of this saga committed: it is durable already.
+        Err(err) if refused_by(&err, ONCE_PER_SAGA) => Ok(WriteOutcome::Written),
         Err(err) => Err(err),
     }
 }
