@@ -115,9 +115,13 @@ ensure_redis() {
   fi
 }
 
+# Workers runs wasm32-unknown-unknown; Spin runs WASI components (wasm32-wasip2).
 ensure_rust_targets() {
-  rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$' \
-    || rustup target add wasm32-unknown-unknown
+  local target
+  for target in wasm32-unknown-unknown wasm32-wasip2; do
+    rustup target list --installed 2>/dev/null | grep -q "^${target}\$" \
+      || rustup target add "$target"
+  done
 }
 
 ensure_services() {

@@ -17,7 +17,8 @@ export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 say "unit, property and integration tests ..."
 cargo test --workspace --no-fail-fast
 
-say "the shared model and the edge must build for Wasm ..."
+say "the shared model and the edge must build for both Wasm runtimes ..."
 cargo build -p shared-model -p edgeshop-edge --target wasm32-unknown-unknown
+cargo build -p shared-model -p edgeshop-edge --target wasm32-wasip2
 
 say "all tests passed"

@@ -1,7 +1,70 @@
-//! The edge of edgeshop (skeleton).
+//! The edge of edgeshop: the storefront's routing and handlers, written once against [`Host`]
+//! so the Cloudflare Workers and Spin adapters stay thin.
 //!
-//! This crate will hold the platform-neutral storefront: routing, handlers and HTML over a small
-//! host trait, with thin adapters for Cloudflare Workers and Spin. Until the edge issue lands it
-//! only proves that the shared model compiles into the edge's dependency graph.
+//! Served here: product data from the edge cache and the cart API. Everything else under
+//! `/api/` belongs to the core.
 
-pub use shared_model;
+pub mod cart;
+pub mod catalog;
+pub mod config;
+pub mod core_client;
+pub mod error;
+pub mod host;
+pub mod http;
+#[cfg(any(test, feature = "memory-host"))]
+pub mod memory_host;
+
+use serde::de::DeserializeOwned;
+
+pub use config::EdgeConfig;
+pub use error::EdgeError;
+pub use host::{CoreRequest, Host, HostError};
+pub use http::{Method, Request, Response};
+
+/// Request bodies the edge reads are small JSON documents; anything larger is refused before
+/// it is parsed (or forwarded).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Answers one request. Never fails: every error becomes its JSON answer here.
+pub async fn handle(host: &impl Host, request: Request) -> Response {
+    match route(host, &request).await {
+        Ok(response) => response,
+        Err(err) => err.to_response(),
+    }
+}
+
+async fn route(host: &impl Host, request: &Request) -> Result<Response, EdgeError> {
+    if request.body.len() > MAX_BODY_BYTES {
+        return Err(EdgeError::BodyTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    let config = EdgeConfig::from_host(host)?;
+    let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+    match (request.method, segments.as_slice()) {
+        (Method::Get, ["api", "cart"]) => cart::routes::get_cart(host, &config, request).await,
+        (Method::Post, ["api", "cart", "items"]) => {
+            cart::routes::add_item(host, &config, request).await
+        }
+        (Method::Put, ["api", "cart", "items", item]) => {
+            cart::routes::set_quantity(host, &config, request, item).await
+        }
+        (Method::Delete, ["api", "cart", "items", item]) => {
+            cart::routes::remove_item(host, &config, request, item).await
+        }
+        (_, ["api", "cart", ..]) => Err(EdgeError::MethodNotAllowed),
+        (Method::Get, ["api", "products", id]) => {
+            catalog::routes::product_json(host, &config, id).await
+        }
+        _ => Err(EdgeError::NotFound(format!(
+            "{} {}",
+            request.method.as_str(),
+            request.path
+        ))),
+    }
+}
+
+/// Parses a JSON request body into `T`, with a clear 400 when it does not fit.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, EdgeError> {
+    serde_json::from_slice(&request.body).map_err(|e| EdgeError::MalformedJson(e.to_string()))
+}

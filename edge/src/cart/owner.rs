@@ -1,0 +1,54 @@
+//! Whose cart a request is about: a signed-in buyer's (told by verifying the core's token here,
+//! without asking the core) or a guest's (by `X-Cart-Id`, else the `cart_id` cookie).
+
+use shared_model::auth::{self, Claims};
+use shared_model::ids::{CartId, UserId};
+
+use crate::config::EdgeConfig;
+use crate::error::EdgeError;
+use crate::http::Request;
+
+pub const CART_COOKIE: &str = "cart_id";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CartOwner {
+    Buyer(UserId),
+    /// A guest's cart; a guest without one yet gets an id when the cart is first written.
+    Guest(Option<CartId>),
+}
+
+/// The buyer's verified claims, `None` for a guest. A token that is present but does not
+/// verify is refused: a forged or expired token never falls back to being a guest.
+pub fn buyer(
+    request: &Request,
+    config: &EdgeConfig,
+    now_unix: i64,
+) -> Result<Option<Claims>, EdgeError> {
+    match request.bearer() {
+        None => Ok(None),
+        Some(token) => auth::verify(token, &config.jwt_key, now_unix)
+            .map(Some)
+            .map_err(EdgeError::from),
+    }
+}
+
+/// The guest cart id the request names, if any; a malformed one is refused.
+pub fn guest_cart_id(request: &Request) -> Result<Option<CartId>, EdgeError> {
+    let named = request
+        .header("x-cart-id")
+        .or_else(|| request.cookie(CART_COOKIE));
+    named
+        .map(|text| CartId::parse(text.trim()).map_err(EdgeError::from))
+        .transpose()
+}
+
+pub fn owner(
+    request: &Request,
+    config: &EdgeConfig,
+    now_unix: i64,
+) -> Result<CartOwner, EdgeError> {
+    Ok(match buyer(request, config, now_unix)? {
+        Some(claims) => CartOwner::Buyer(claims.sub),
+        None => CartOwner::Guest(guest_cart_id(request)?),
+    })
+}

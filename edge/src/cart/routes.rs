@@ -1,0 +1,289 @@
+//! The cart API of seed 2.2, answered at the edge: `POST /api/cart/items`, `GET /api/cart`,
+//! `PUT` and `DELETE /api/cart/items/{itemId}`.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use shared_model::Currency;
+use shared_model::cart::{AddOutcome, Cart, CartItemId, CartLine, CartView, CartViewLine};
+use shared_model::ids::{CartId, ProductId, VariantId};
+
+use super::lines::{availability, purchasable};
+use super::owner::{CART_COOKIE, CartOwner, owner};
+use super::store::{self, CartKey, StoredCart};
+use crate::catalog::{self, CachedProduct};
+use crate::config::EdgeConfig;
+use crate::error::EdgeError;
+use crate::host::Host;
+use crate::http::{Request, Response};
+use crate::json_body;
+
+/// A guest cart's cookie lives as long as the cart does (30 days).
+const COOKIE_MAX_AGE: i64 = shared_model::cart::GUEST_CART_TTL_DAYS * 24 * 60 * 60;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AddItem {
+    product_id: ProductId,
+    #[serde(default)]
+    variant_id: Option<VariantId>,
+    quantity: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SetQuantity {
+    quantity: u32,
+}
+
+/// The cart at today's prices (seed 2.2: `cartId`, `items`, `subtotal`, `itemCount`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CartAnswer {
+    /// None for a guest who has no cart yet.
+    pub cart_id: Option<CartId>,
+    pub currency: Currency,
+    pub items: Vec<CartViewLine>,
+    pub subtotal: shared_model::Money,
+    pub item_count: u32,
+    pub has_price_changes: bool,
+    pub has_unavailable_lines: bool,
+    /// What the add did (summed with a line already there, cut to the cap).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub added: Option<AddOutcome>,
+}
+
+impl CartAnswer {
+    fn new(cart_id: Option<CartId>, view: CartView, added: Option<AddOutcome>) -> Self {
+        CartAnswer {
+            cart_id,
+            currency: view.currency,
+            items: view.lines,
+            subtotal: view.subtotal,
+            item_count: view.item_count,
+            has_price_changes: view.has_price_changes,
+            has_unavailable_lines: view.has_unavailable_lines,
+            added,
+        }
+    }
+}
+
+/// The cart a request names, and the key it is stored under.
+struct Located {
+    key: Option<CartKey>,
+    stored: Option<StoredCart>,
+}
+
+async fn locate(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+) -> Result<Located, EdgeError> {
+    let key = match owner(request, config, host.now().timestamp())? {
+        CartOwner::Buyer(user) => Some(CartKey::Buyer(user)),
+        CartOwner::Guest(Some(id)) => Some(CartKey::Guest(id)),
+        CartOwner::Guest(None) => None,
+    };
+    let stored = match &key {
+        Some(key) => store::load(host, key).await?,
+        None => None,
+    };
+    Ok(Located { key, stored })
+}
+
+pub async fn get_cart(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+) -> Result<Response, EdgeError> {
+    let located = locate(host, config, request).await?;
+    let (cart_id, cart) = match located.stored {
+        Some(stored) => (Some(stored.cart_id), stored.cart),
+        None => (guest_id(&located.key), Cart::new(Currency::USD)),
+    };
+    let view = view(host, config, &cart).await?;
+    Ok(Response::json(200, &CartAnswer::new(cart_id, view, None)))
+}
+
+pub async fn add_item(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+) -> Result<Response, EdgeError> {
+    let input: AddItem = json_body(request)?;
+    // Quantities no product allows are refused before anything is looked up.
+    if input.quantity == 0 || input.quantity > shared_model::cart::ABSOLUTE_MAX_QUANTITY_PER_LINE {
+        return Err(EdgeError::invalid(
+            "quantity",
+            format!(
+                "must be between 1 and {}",
+                shared_model::cart::ABSOLUTE_MAX_QUANTITY_PER_LINE
+            ),
+        ));
+    }
+    let product = product_for_cart(host, config, input.product_id).await?;
+    let (cap, price) = purchasable(&product.product, input.variant_id)?;
+    if input.quantity == 0 || input.quantity > cap.get() {
+        return Err(EdgeError::invalid(
+            "quantity",
+            format!("must be between 1 and {cap}"),
+        ));
+    }
+    let located = locate(host, config, request).await?;
+    let now = host.now();
+    let (key, mut stored) = match located {
+        Located {
+            key: Some(key),
+            stored: Some(stored),
+        } => (key, stored),
+        Located { key, .. } => {
+            let cart_id =
+                guest_id(&key).unwrap_or_else(|| CartId::from_random(host.random_bytes()));
+            let key = key.unwrap_or_else(|| CartKey::Guest(cart_id.clone()));
+            let stored = StoredCart {
+                cart_id,
+                cart: Cart::new(price.currency),
+                updated_at: now,
+            };
+            (key, stored)
+        }
+    };
+    if stored.cart.is_empty() && stored.cart.currency() != price.currency {
+        stored.cart = Cart::new(price.currency);
+    }
+    let added = stored.cart.add(
+        CartLine {
+            product_id: input.product_id,
+            variant_id: input.variant_id,
+            quantity: input.quantity,
+            price_at_addition: price,
+            added_at: now,
+        },
+        cap,
+    )?;
+    stored.updated_at = now;
+    store::save(host, &key, &stored).await?;
+    let view = view(host, config, &stored.cart).await?;
+    let answer = CartAnswer::new(Some(stored.cart_id.clone()), view, Some(added));
+    Ok(with_cookie(
+        Response::json(200, &answer),
+        &key,
+        &stored.cart_id,
+    ))
+}
+
+pub async fn set_quantity(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+    item: &str,
+) -> Result<Response, EdgeError> {
+    let item = CartItemId::parse(item)?;
+    let input: SetQuantity = json_body(request)?;
+    let (key, mut stored) = existing(host, config, request, &item).await?;
+    let line = stored
+        .cart
+        .line(item)
+        .cloned()
+        .ok_or_else(|| not_in_cart(&item))?;
+    let product = product_for_cart(host, config, line.product_id).await?;
+    let (cap, _) = purchasable(&product.product, line.variant_id)?;
+    stored.cart.update_quantity(item, input.quantity, cap)?;
+    stored.updated_at = host.now();
+    store::save(host, &key, &stored).await?;
+    let view = view(host, config, &stored.cart).await?;
+    Ok(Response::json(
+        200,
+        &CartAnswer::new(Some(stored.cart_id), view, None),
+    ))
+}
+
+pub async fn remove_item(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+    item: &str,
+) -> Result<Response, EdgeError> {
+    let item = CartItemId::parse(item)?;
+    let (key, mut stored) = existing(host, config, request, &item).await?;
+    stored.cart.remove(item)?;
+    stored.updated_at = host.now();
+    store::save(host, &key, &stored).await?;
+    let view = view(host, config, &stored.cart).await?;
+    Ok(Response::json(
+        200,
+        &CartAnswer::new(Some(stored.cart_id), view, None),
+    ))
+}
+
+/// The cart that must hold `item`: a request without a cart has no such line.
+async fn existing(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+    item: &CartItemId,
+) -> Result<(CartKey, StoredCart), EdgeError> {
+    let located = locate(host, config, request).await?;
+    match (located.key, located.stored) {
+        (Some(key), Some(stored)) => Ok((key, stored)),
+        _ => Err(not_in_cart(item)),
+    }
+}
+
+fn not_in_cart(item: &CartItemId) -> EdgeError {
+    EdgeError::NotFound(format!("cart item {item}"))
+}
+
+/// A product a buyer may act on: unknown products are a 404, never a call that reaches the
+/// core's checkout.
+async fn product_for_cart(
+    host: &impl Host,
+    config: &EdgeConfig,
+    id: ProductId,
+) -> Result<CachedProduct, EdgeError> {
+    catalog::product(host, config, id)
+        .await?
+        .ok_or_else(|| EdgeError::NotFound(format!("product {id}")))
+}
+
+/// The cart at today's prices, each product looked up once.
+pub async fn view(
+    host: &impl Host,
+    config: &EdgeConfig,
+    cart: &Cart,
+) -> Result<CartView, EdgeError> {
+    let mut products = HashMap::new();
+    for line in cart.lines() {
+        if let std::collections::hash_map::Entry::Vacant(slot) = products.entry(line.product_id) {
+            // A product the core cannot tell us about right now counts as unavailable.
+            let found = catalog::product(host, config, line.product_id)
+                .await
+                .ok()
+                .flatten();
+            slot.insert(found.map(|p| p.product));
+        }
+    }
+    Ok(cart.view(|product, variant| {
+        availability(products.get(&product).and_then(Option::as_ref), variant)
+    })?)
+}
+
+fn guest_id(key: &Option<CartKey>) -> Option<CartId> {
+    match key {
+        Some(CartKey::Guest(id)) => Some(id.clone()),
+        _ => None,
+    }
+}
+
+/// A guest's cart id goes back in a cookie so browsing without JS keeps the cart.
+fn with_cookie(response: Response, key: &CartKey, cart_id: &CartId) -> Response {
+    match key {
+        CartKey::Guest(_) => response.with_header(
+            "set-cookie",
+            &format!(
+                "{CART_COOKIE}={cart_id}; Path=/; Max-Age={COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax"
+            ),
+        ),
+        CartKey::Buyer(_) => response,
+    }
+}

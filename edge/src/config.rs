@@ -1,0 +1,63 @@
+//! The edge's settings, read from the runtime's variables and secrets (wrangler `[vars]` and
+//! secrets, Spin variables) through the host.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::VerifyingKey;
+
+use crate::error::EdgeError;
+use crate::host::Host;
+
+/// How long the edge waits for the core before answering with an error page.
+const DEFAULT_CORE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    /// `CORE_URL`: the regional core, e.g. `http://127.0.0.1:8080`.
+    pub core_url: String,
+    /// `EDGE_JWT_PUBLIC_KEY`: the core's Ed25519 public key, base64url (the JWKS `x`), so the
+    /// edge can verify buyers' tokens without asking the core.
+    pub jwt_key: VerifyingKey,
+    /// `CORE_TIMEOUT_MS`.
+    pub core_timeout: Duration,
+}
+
+impl EdgeConfig {
+    pub fn from_host(host: &impl Host) -> Result<Self, EdgeError> {
+        let core_url = host
+            .config("CORE_URL")
+            .ok_or_else(|| EdgeError::Config("CORE_URL is not set".into()))?
+            .trim_end_matches('/')
+            .to_owned();
+        if !(core_url.starts_with("http://") || core_url.starts_with("https://")) {
+            return Err(EdgeError::Config("CORE_URL must be an http(s) URL".into()));
+        }
+        let key_text = host
+            .config("EDGE_JWT_PUBLIC_KEY")
+            .ok_or_else(|| EdgeError::Config("EDGE_JWT_PUBLIC_KEY is not set".into()))?;
+        let jwt_key = parse_public_key(&key_text)?;
+        let core_timeout = match host.config("CORE_TIMEOUT_MS") {
+            None => DEFAULT_CORE_TIMEOUT,
+            Some(ms) => Duration::from_millis(ms.trim().parse().map_err(|_| {
+                EdgeError::Config("CORE_TIMEOUT_MS must be a whole number of milliseconds".into())
+            })?),
+        };
+        Ok(EdgeConfig {
+            core_url,
+            jwt_key,
+            core_timeout,
+        })
+    }
+}
+
+pub fn parse_public_key(text: &str) -> Result<VerifyingKey, EdgeError> {
+    let bad = || EdgeError::Config("EDGE_JWT_PUBLIC_KEY must be 32 bytes of base64url".into());
+    let bytes: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(text.trim())
+        .map_err(|_| bad())?
+        .try_into()
+        .map_err(|_| bad())?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| bad())
+}
