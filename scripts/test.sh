@@ -18,7 +18,7 @@ say "unit, property and integration tests ..."
 cargo test --workspace --no-fail-fast
 
 say "the shared model and the edge must build for both Wasm runtimes ..."
-cargo build -p shared-model -p edgeshop-edge --target wasm32-unknown-unknown
+cargo build -p shared-model -p edgeshop-edge -p edgeshop-edge-workers --target wasm32-unknown-unknown
 cargo build -p shared-model -p edgeshop-edge --target wasm32-wasip2
 
 say "all tests passed"

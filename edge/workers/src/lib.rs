@@ -1,0 +1,178 @@
+//! The Cloudflare Workers adapter: converts a Worker's request to the edge's, provides the
+//! [`Host`] (the Cache API, a KV namespace for carts, `fetch` to the core, the Worker's vars and
+//! secrets) and converts the answer back. No storefront logic lives here.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use edgeshop_edge::{CoreRequest, Host, HostError, Method, Request, Response};
+use futures_util::future::{Either, select};
+use worker::{AbortController, Cache, Context, Delay, Env, Fetch, Headers, RequestInit, event};
+
+/// The KV namespace carts are kept in (`[[kv_namespaces]]` in wrangler.toml).
+const CART_STORE: &str = "CARTS";
+/// The Cache API stores responses keyed by URL; edge cache entries live under this origin.
+const CACHE_ORIGIN: &str = "https://edge-cache.edgeshop.internal/";
+
+#[event(fetch)]
+async fn fetch(
+    request: worker::Request,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<worker::Response> {
+    let host = WorkersHost { env };
+    let response = match into_edge_request(request).await {
+        Ok(request) => edgeshop_edge::handle(&host, request).await,
+        Err(answer) => answer,
+    };
+    into_worker_response(response)
+}
+
+async fn into_edge_request(mut request: worker::Request) -> Result<Request, Response> {
+    let unsupported = || edgeshop_edge::EdgeError::MethodNotAllowed.to_response();
+    let method = Method::parse(request.method().as_ref()).ok_or_else(unsupported)?;
+    let url = request
+        .url()
+        .map_err(|_| edgeshop_edge::EdgeError::invalid("url", "not a URL").to_response())?;
+    let mut edge = Request::new(method, url.path());
+    edge.query = url.query().unwrap_or_default().to_owned();
+    edge.headers = request
+        .headers()
+        .entries()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .collect();
+    edge.body = request.bytes().await.unwrap_or_default();
+    Ok(edge)
+}
+
+fn into_worker_response(response: Response) -> worker::Result<worker::Response> {
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        headers.append(name, value)?;
+    }
+    Ok(worker::Response::from_bytes(response.body)?
+        .with_status(response.status)
+        .with_headers(headers))
+}
+
+struct WorkersHost {
+    env: Env,
+}
+
+impl WorkersHost {
+    fn cache_url(key: &str) -> String {
+        format!("{CACHE_ORIGIN}{key}")
+    }
+}
+
+impl Host for WorkersHost {
+    async fn cache_get(&self, key: &str) -> Option<Vec<u8>> {
+        let mut cached = Cache::default()
+            .get(Self::cache_url(key), false)
+            .await
+            .ok()??;
+        cached.bytes().await.ok()
+    }
+
+    async fn cache_put(&self, key: &str, value: Vec<u8>, ttl: Duration) {
+        let Ok(response) = worker::Response::from_bytes(value) else {
+            return;
+        };
+        let headers = Headers::new();
+        if headers
+            .set("cache-control", &format!("max-age={}", ttl.as_secs()))
+            .is_err()
+        {
+            return;
+        }
+        // Best effort: a cache that refuses only costs the next request a trip to the core.
+        let _ = Cache::default()
+            .put(Self::cache_url(key), response.with_headers(headers))
+            .await;
+    }
+
+    async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, HostError> {
+        let store = self.env.kv(CART_STORE).map_err(store_error)?;
+        store.get(key).bytes().await.map_err(store_error)
+    }
+
+    async fn kv_put(&self, key: &str, value: Vec<u8>) -> Result<(), HostError> {
+        let store = self.env.kv(CART_STORE).map_err(store_error)?;
+        store
+            .put_bytes(key, &value)
+            .map_err(store_error)?
+            .execute()
+            .await
+            .map_err(store_error)
+    }
+
+    async fn kv_delete(&self, key: &str) -> Result<(), HostError> {
+        let store = self.env.kv(CART_STORE).map_err(store_error)?;
+        store.delete(key).await.map_err(store_error)
+    }
+
+    async fn fetch_core(
+        &self,
+        request: CoreRequest,
+        timeout: Duration,
+    ) -> Result<Response, HostError> {
+        let unreachable = |e: worker::Error| HostError::Unreachable(e.to_string());
+        let headers = Headers::new();
+        for (name, value) in &request.headers {
+            headers.append(name, value).map_err(unreachable)?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(worker::Method::from(request.method.as_str().to_owned()))
+            .with_headers(headers);
+        if !request.body.is_empty() {
+            let body = worker::js_sys::Uint8Array::from(request.body.as_slice());
+            init.with_body(Some(body.into()));
+        }
+        let outgoing = worker::Request::new_with_init(&request.url, &init).map_err(unreachable)?;
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let call = Fetch::Request(outgoing);
+        let sent = Box::pin(call.send_with_signal(&signal));
+        let mut answer = match select(sent, Delay::from(timeout)).await {
+            Either::Left((answer, _)) => answer.map_err(unreachable)?,
+            Either::Right(_) => {
+                controller.abort();
+                return Err(HostError::Timeout(timeout));
+            }
+        };
+        let body = answer.bytes().await.map_err(unreachable)?;
+        Ok(Response {
+            status: answer.status_code(),
+            headers: answer
+                .headers()
+                .entries()
+                .map(|(name, value)| (name.to_ascii_lowercase(), value))
+                .collect(),
+            body,
+        })
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        let millis = worker::Date::now().as_millis();
+        DateTime::from_timestamp_millis(millis as i64).unwrap_or_default()
+    }
+
+    fn random_bytes(&self) -> [u8; 16] {
+        let mut bytes = [0u8; 16];
+        // The Workers runtime always has crypto.getRandomValues; without it there is no safe id.
+        getrandom::getrandom(&mut bytes).expect("crypto.getRandomValues is available in Workers");
+        bytes
+    }
+
+    fn config(&self, name: &str) -> Option<String> {
+        self.env
+            .secret(name)
+            .or_else(|_| self.env.var(name))
+            .ok()
+            .map(|value| value.to_string())
+    }
+}
+
+fn store_error(err: impl std::fmt::Display) -> HostError {
+    HostError::Store(err.to_string())
+}
