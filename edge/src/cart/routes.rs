@@ -189,13 +189,7 @@ pub async fn set_quantity(
     let product = product_for_cart(host, config, line.product_id).await?;
     let (cap, _) = purchasable(&product.product, line.variant_id)?;
     stored.cart.update_quantity(item, input.quantity, cap)?;
-    stored.updated_at = host.now();
-    store::save(host, &key, &stored).await?;
-    let view = view(host, config, &stored.cart).await?;
-    Ok(Response::json(
-        200,
-        &CartAnswer::new(Some(stored.cart_id), view, None),
-    ))
+    save_and_answer(host, config, &key, stored).await
 }
 
 pub async fn remove_item(
@@ -207,8 +201,18 @@ pub async fn remove_item(
     let item = CartItemId::parse(item)?;
     let (key, mut stored) = existing(host, config, request, &item).await?;
     stored.cart.remove(item)?;
+    save_and_answer(host, config, &key, stored).await
+}
+
+/// Stores an edited cart and answers it at today's prices.
+async fn save_and_answer(
+    host: &impl Host,
+    config: &EdgeConfig,
+    key: &CartKey,
+    mut stored: StoredCart,
+) -> Result<Response, EdgeError> {
     stored.updated_at = host.now();
-    store::save(host, &key, &stored).await?;
+    store::save(host, key, &stored).await?;
     let view = view(host, config, &stored.cart).await?;
     Ok(Response::json(
         200,
