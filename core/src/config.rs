@@ -41,6 +41,9 @@ pub struct Config {
     /// (`RESERVE_INVENTORY`, `PROCESS_PAYMENT`, `CREATE_ORDER`, `CONFIRM_INVENTORY`). Refused in
     /// production.
     pub fault_crash_after: Option<String>,
+    /// `EDGESHOP_EDGE_SECRET`: shared with the edge, which sends it with its cart snapshots.
+    /// Unset: the core takes no snapshots.
+    pub edge_secret: Option<String>,
 }
 
 /// Where the Ed25519 token-signing key comes from.
@@ -156,7 +159,12 @@ impl Config {
         if production && fault_crash_after.is_some() {
             bail!("EDGESHOP_FAULT_CRASH_AFTER is a crash-test hook and is refused in production");
         }
+        let edge_secret = get("EDGESHOP_EDGE_SECRET");
+        if edge_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            bail!("EDGESHOP_EDGE_SECRET must be at least 16 characters");
+        }
         Ok(Config {
+            edge_secret,
             payment_gateway_url,
             payment_gateway_secret_key,
             payment_gateway_timeout,

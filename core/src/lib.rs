@@ -5,6 +5,7 @@
 //! idempotency, the outbox, Redis) lives beside them. `startup` assembles the application.
 
 pub mod auth;
+pub mod carts;
 pub mod catalog;
 pub mod checkout;
 pub mod cli;

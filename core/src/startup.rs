@@ -25,7 +25,9 @@ use crate::kv::Redis;
 use crate::openapi::ApiDoc;
 use crate::payments::{GatewayClient, GatewaySettings};
 use crate::state::AppState;
-use crate::{catalog, checkout, health, idempotency, inventory, orders, outbox, telemetry, users};
+use crate::{
+    carts, catalog, checkout, health, idempotency, inventory, orders, outbox, telemetry, users,
+};
 
 /// The migrations, embedded at build time from `migrations/`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -122,6 +124,7 @@ pub fn app(state: AppState) -> Router {
         .merge(inventory::router())
         .merge(checkout::router())
         .merge(orders::router())
+        .merge(carts::router())
         .split_for_parts();
     let api = Arc::new(api);
     let timeout = state.config.request_timeout;

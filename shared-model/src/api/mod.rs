@@ -5,6 +5,7 @@
 //! misspelt `salePrise` is an error, not a silently ignored field.
 
 pub mod auth;
+pub mod carts;
 pub mod catalog;
 pub mod checkout;
 pub mod error;
