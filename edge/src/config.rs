@@ -22,6 +22,9 @@ pub struct EdgeConfig {
     pub jwt_key: VerifyingKey,
     /// `CORE_TIMEOUT_MS`.
     pub core_timeout: Duration,
+    /// `EDGE_SECRET`: shared with the core (its `EDGESHOP_EDGE_SECRET`), sent with cart
+    /// snapshots. Unset: no snapshots are sent.
+    pub edge_secret: Option<String>,
 }
 
 impl EdgeConfig {
@@ -44,10 +47,15 @@ impl EdgeConfig {
                 EdgeError::Config("CORE_TIMEOUT_MS must be a whole number of milliseconds".into())
             })?),
         };
+        let edge_secret = host
+            .config("EDGE_SECRET")
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
         Ok(EdgeConfig {
             core_url,
             jwt_key,
             core_timeout,
+            edge_secret,
         })
     }
 }

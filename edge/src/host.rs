@@ -49,6 +49,10 @@ pub trait Host {
         timeout: Duration,
     ) -> Result<Response, HostError>;
 
+    /// Sends a request to the core without keeping the buyer waiting: the runtime finishes it
+    /// after the answer has gone (Workers' `waitUntil`). Its outcome is not reported.
+    fn send_in_background(&self, request: CoreRequest, timeout: Duration);
+
     fn now(&self) -> DateTime<Utc>;
     /// 16 bytes from a cryptographically secure source (ids a guest must not guess).
     fn random_bytes(&self) -> [u8; 16];

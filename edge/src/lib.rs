@@ -1,18 +1,21 @@
 //! The edge of edgeshop: the storefront's routing and handlers, written once against [`Host`]
 //! so the Cloudflare Workers and Spin adapters stay thin.
 //!
-//! Served here: product data from the edge cache and the cart API. Everything else under
-//! `/api/` belongs to the core.
+//! Served here: product data from the edge cache, the cart API, checkout from the cart and
+//! the cart merge on sign-in. Everything else under `/api/` is forwarded to the core.
 
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod config;
 pub mod core_client;
 pub mod error;
+pub mod forward;
 pub mod host;
 pub mod http;
 #[cfg(any(test, feature = "memory-host"))]
 pub mod memory_host;
+pub mod signin;
 
 use serde::de::DeserializeOwned;
 
@@ -56,6 +59,16 @@ async fn route(host: &impl Host, request: &Request) -> Result<Response, EdgeErro
         (Method::Get, ["api", "products", id]) => {
             catalog::routes::product_json(host, &config, id).await
         }
+        (Method::Post, ["api", "checkout", "initiate"]) => {
+            checkout::initiate(host, &config, request).await
+        }
+        (Method::Post, ["api", "checkout", id, "pay"]) => {
+            checkout::pay(host, &config, request, id).await
+        }
+        (Method::Post, ["api", "auth", "login" | "register"]) => {
+            signin::sign_in(host, &config, request).await
+        }
+        (_, ["api", ..]) => forward::to_core(host, &config, request).await,
         _ => Err(EdgeError::NotFound(format!(
             "{} {}",
             request.method.as_str(),

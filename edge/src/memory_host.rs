@@ -21,6 +21,7 @@ pub struct MemoryHost {
     config: HashMap<String, String>,
     core: RefCell<CoreAnswer>,
     core_calls: RefCell<Vec<CoreRequest>>,
+    background_calls: RefCell<Vec<CoreRequest>>,
     next_random: RefCell<u8>,
 }
 
@@ -38,6 +39,7 @@ impl MemoryHost {
                 Err(HostError::Unreachable("no core in this test".into()))
             })),
             core_calls: RefCell::default(),
+            background_calls: RefCell::default(),
             next_random: RefCell::new(1),
         }
     }
@@ -55,6 +57,12 @@ impl MemoryHost {
     /// Every request the core received, oldest first.
     pub fn core_calls(&self) -> Vec<CoreRequest> {
         self.core_calls.borrow().clone()
+    }
+
+    /// Every request sent in the background (cart snapshots), oldest first. They are recorded,
+    /// not sent: the buyer's answer never depends on them.
+    pub fn background_calls(&self) -> Vec<CoreRequest> {
+        self.background_calls.borrow().clone()
     }
 
     pub fn kv_keys(&self) -> Vec<String> {
@@ -103,6 +111,10 @@ impl Host for MemoryHost {
     ) -> Result<Response, HostError> {
         self.core_calls.borrow_mut().push(request.clone());
         (self.core.borrow())(&request)
+    }
+
+    fn send_in_background(&self, request: CoreRequest, _timeout: Duration) {
+        self.background_calls.borrow_mut().push(request);
     }
 
     fn now(&self) -> DateTime<Utc> {

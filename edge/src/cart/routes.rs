@@ -1,16 +1,15 @@
 //! The cart API of seed 2.2, answered at the edge: `POST /api/cart/items`, `GET /api/cart`,
 //! `PUT` and `DELETE /api/cart/items/{itemId}`.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 use shared_model::Currency;
 use shared_model::cart::{AddOutcome, Cart, CartItemId, CartLine, CartView, CartViewLine};
 use shared_model::ids::{CartId, ProductId, VariantId};
 
-use super::lines::{availability, purchasable};
+use super::lines::purchasable;
 use super::owner::{CART_COOKIE, CartOwner, owner};
 use super::store::{self, CartKey, StoredCart};
+use super::today::Catalog;
 use crate::catalog::{self, CachedProduct};
 use crate::config::EdgeConfig;
 use crate::error::EdgeError;
@@ -54,7 +53,7 @@ pub struct CartAnswer {
 }
 
 impl CartAnswer {
-    fn new(cart_id: Option<CartId>, view: CartView, added: Option<AddOutcome>) -> Self {
+    pub fn new(cart_id: Option<CartId>, view: CartView, added: Option<AddOutcome>) -> Self {
         CartAnswer {
             cart_id,
             currency: view.currency,
@@ -162,7 +161,7 @@ pub async fn add_item(
         cap,
     )?;
     stored.updated_at = now;
-    store::save(host, &key, &stored).await?;
+    store::save(host, config, &key, &stored).await?;
     let view = view(host, config, &stored.cart).await?;
     let answer = CartAnswer::new(Some(stored.cart_id.clone()), view, Some(added));
     Ok(with_cookie(
@@ -212,7 +211,7 @@ async fn save_and_answer(
     mut stored: StoredCart,
 ) -> Result<Response, EdgeError> {
     stored.updated_at = host.now();
-    store::save(host, key, &stored).await?;
+    store::save(host, config, key, &stored).await?;
     let view = view(host, config, &stored.cart).await?;
     Ok(Response::json(
         200,
@@ -256,20 +255,8 @@ pub async fn view(
     config: &EdgeConfig,
     cart: &Cart,
 ) -> Result<CartView, EdgeError> {
-    let mut products = HashMap::new();
-    for line in cart.lines() {
-        if let std::collections::hash_map::Entry::Vacant(slot) = products.entry(line.product_id) {
-            // A product the core cannot tell us about right now counts as unavailable.
-            let found = catalog::product(host, config, line.product_id)
-                .await
-                .ok()
-                .flatten();
-            slot.insert(found.map(|p| p.product));
-        }
-    }
-    Ok(cart.view(|product, variant| {
-        availability(products.get(&product).and_then(Option::as_ref), variant)
-    })?)
+    let today = Catalog::for_lines(host, config, cart.lines()).await;
+    Ok(cart.view(|product, variant| today.availability(product, variant))?)
 }
 
 fn guest_id(key: &Option<CartKey>) -> Option<CartId> {

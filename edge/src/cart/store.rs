@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 use shared_model::cart::{Cart, is_guest_cart_expired};
 use shared_model::ids::{CartId, UserId};
 
+use shared_model::api::carts::CartSnapshotStatus;
+
+use super::snapshot;
+use crate::config::EdgeConfig;
 use crate::error::EdgeError;
 use crate::host::Host;
 
@@ -48,12 +52,20 @@ pub async fn load(host: &impl Host, key: &CartKey) -> Result<Option<StoredCart>,
     Ok(Some(stored))
 }
 
-pub async fn save(host: &impl Host, key: &CartKey, cart: &StoredCart) -> Result<(), EdgeError> {
+/// Stores the cart, then sends the core its snapshot.
+pub async fn save(
+    host: &impl Host,
+    config: &EdgeConfig,
+    key: &CartKey,
+    cart: &StoredCart,
+) -> Result<(), EdgeError> {
     let bytes = serde_json::to_vec(cart)
         .map_err(|e| EdgeError::Store(crate::host::HostError::Store(e.to_string())))?;
     host.kv_put(&key.key(), bytes)
         .await
-        .map_err(EdgeError::Store)
+        .map_err(EdgeError::Store)?;
+    snapshot::send(host, config, key, cart, CartSnapshotStatus::Active);
+    Ok(())
 }
 
 pub async fn delete(host: &impl Host, key: &CartKey) -> Result<(), EdgeError> {

@@ -11,14 +11,21 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
 use ed25519_dalek::SigningKey;
 use edgeshop_edge::memory_host::MemoryHost;
-use edgeshop_edge::{HostError, Method, Request, Response};
+use edgeshop_edge::{CoreRequest, HostError, Method, Request, Response};
 use rust_decimal::Decimal;
 use shared_model::Currency;
 use shared_model::api::catalog::{ProductDetail, RatingSummary, VariantView};
+use shared_model::api::checkout::{
+    CheckoutLine, CheckoutView, InitiateCheckoutRequest, PayResponse, PaymentMethod,
+};
 use shared_model::auth::{Claims, Role, sign};
 use shared_model::catalog::ProductStatus;
-use shared_model::ids::{CategoryId, ProductId, SellerId, SessionId, UserId, VariantId};
+use shared_model::ids::{
+    CategoryId, CheckoutId, OrderId, ProductId, SagaId, SellerId, SessionId, UserId, VariantId,
+};
+use shared_model::order::{CheckoutStatus, OrderNumber, OrderStatus, PaymentStatus};
 
+pub const EDGE_SECRET: &str = "edge-secret-for-tests";
 pub const PHONE: i64 = 1;
 pub const SHIRT: i64 = 2;
 pub const SHIRT_RED: i64 = 21;
@@ -88,6 +95,7 @@ impl Edge {
             &[
                 ("CORE_URL", "http://core.test"),
                 ("EDGE_JWT_PUBLIC_KEY", public.as_str()),
+                ("EDGE_SECRET", EDGE_SECRET),
             ],
         );
         let mut products = HashMap::new();
@@ -98,19 +106,13 @@ impl Edge {
         products.insert(RETIRED, retired);
         let catalog: Catalog = Rc::new(RefCell::new(products));
         let core_up = Rc::new(RefCell::new(true));
-        let (served, up) = (catalog.clone(), core_up.clone());
+        let (served, up, key) = (catalog.clone(), core_up.clone(), signing_key.clone());
         host.set_core(move |request| {
             if !*up.borrow() {
                 return Err(HostError::Unreachable("connection refused".into()));
             }
             let path = request.url.trim_start_matches("http://core.test");
-            let id = path
-                .strip_prefix("/api/products/")
-                .and_then(|id| id.parse::<i64>().ok());
-            Ok(match id.and_then(|id| served.borrow().get(&id).cloned()) {
-                Some(product) => Response::json(200, &product),
-                None => Response::json(404, &serde_json::json!({"error": {"code": "not_found", "message": "no such product"}})),
-            })
+            Ok(scripted_core(request, path, &served, &key))
         });
         Edge {
             host,
@@ -137,6 +139,140 @@ impl Edge {
 
 fn uuid_like(n: i64) -> uuid::Uuid {
     uuid::Uuid::from_u128(n as u128)
+}
+
+/// The buyer the scripted core signs in, whatever the credentials.
+pub const BUYER: i64 = 7;
+
+/// What the core answers, just enough of each route for the edge's side of it.
+fn scripted_core(
+    request: &CoreRequest,
+    path: &str,
+    catalog: &Catalog,
+    key: &SigningKey,
+) -> Response {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["api", "products", id] => {
+            match id
+                .parse::<i64>()
+                .ok()
+                .and_then(|id| catalog.borrow().get(&id).cloned())
+            {
+                Some(product) => Response::json(200, &product),
+                None => not_found("no such product"),
+            }
+        }
+        ["api", "auth", "login"] => {
+            if request.body.windows(5).any(|w| w == b"wrong") {
+                return Response::json(
+                    401,
+                    &serde_json::json!({"error": {"code": "invalid_credentials", "message": "wrong email or password"}}),
+                );
+            }
+            let claims = Claims::new(
+                UserId::new(BUYER),
+                Role::Customer,
+                SessionId(uuid_like(BUYER)),
+                start().timestamp(),
+            );
+            let token = sign(&claims, key).unwrap();
+            Response::json(
+                200,
+                &serde_json::json!({"accessToken": token, "tokenType": "Bearer", "expiresIn": 86400}),
+            )
+            .with_header("set-cookie", "core_session=leaks")
+        }
+        ["api", "checkout", "initiate"] => {
+            let sent: InitiateCheckoutRequest = match serde_json::from_slice(&request.body) {
+                Ok(sent) => sent,
+                Err(e) => {
+                    return Response::json(
+                        400,
+                        &serde_json::json!({"error": {"code": "malformed_json", "message": e.to_string()}}),
+                    );
+                }
+            };
+            Response::json(201, &checkout_view(&sent, catalog))
+        }
+        ["api", "checkout", _, "pay"] => {
+            let card_ok = request.body.windows(8).any(|w| w == b"tok_visa");
+            if !card_ok {
+                return Response::json(
+                    402,
+                    &serde_json::json!({"error": {"code": "payment_declined", "message": "declined"}}),
+                );
+            }
+            Response::json(
+                200,
+                &PayResponse {
+                    order_id: OrderId::new(1),
+                    order_number: OrderNumber::for_saga(SagaId::for_checkout(CHECKOUT), start()),
+                    status: OrderStatus::Confirmed,
+                    payment_status: PaymentStatus::Captured,
+                    total: Decimal::ONE,
+                    currency: Currency::USD,
+                },
+            )
+        }
+        _ => Response::json(
+            200,
+            &serde_json::json!({"echo": {"url": request.url, "method": request.method.as_str()}}),
+        )
+        .with_header("set-cookie", "core_session=leaks")
+        .with_header("x-correlation-id", "corr-1"),
+    }
+}
+
+pub const CHECKOUT: CheckoutId = CheckoutId(uuid::Uuid::from_u128(42));
+
+fn checkout_view(sent: &InitiateCheckoutRequest, catalog: &Catalog) -> CheckoutView {
+    let items: Vec<CheckoutLine> = sent
+        .items
+        .iter()
+        .map(|item| {
+            let product = catalog
+                .borrow()
+                .get(&item.product_id.get())
+                .cloned()
+                .unwrap();
+            CheckoutLine {
+                product_id: item.product_id,
+                variant_id: item.variant_id,
+                name: product.name.clone(),
+                sku: product.sku.clone(),
+                quantity: item.quantity,
+                unit_price: product.price,
+                line_total: product.price * Decimal::from(item.quantity),
+            }
+        })
+        .collect();
+    let subtotal = items.iter().map(|l| l.line_total).sum();
+    CheckoutView {
+        checkout_id: CHECKOUT,
+        status: CheckoutStatus::Reserved,
+        order_id: OrderId::new(1),
+        order_number: OrderNumber::for_saga(SagaId::for_checkout(CHECKOUT), start()),
+        items,
+        subtotal,
+        discount: Decimal::ZERO,
+        shipping: Decimal::ZERO,
+        tax: Decimal::ZERO,
+        total: subtotal,
+        currency: Currency::USD,
+        expires_at: start() + chrono::TimeDelta::minutes(15),
+        seconds_remaining: 900,
+        available_payment_methods: vec![PaymentMethod::Card],
+        price_changes: Vec::new(),
+        last_payment: None,
+    }
+}
+
+fn not_found(message: &str) -> Response {
+    Response::json(
+        404,
+        &serde_json::json!({"error": {"code": "not_found", "message": message}}),
+    )
 }
 
 pub fn add(product: i64, variant: Option<i64>, quantity: u32) -> Request {

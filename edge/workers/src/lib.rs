@@ -18,9 +18,9 @@ const CACHE_ORIGIN: &str = "https://edge-cache.edgeshop.internal/";
 async fn fetch(
     request: worker::Request,
     env: Env,
-    _ctx: Context,
+    ctx: Context,
 ) -> worker::Result<worker::Response> {
-    let host = WorkersHost { env };
+    let host = WorkersHost { env, ctx };
     let response = match into_edge_request(request).await {
         Ok(request) => edgeshop_edge::handle(&host, request).await,
         Err(answer) => answer,
@@ -57,6 +57,7 @@ fn into_worker_response(response: Response) -> worker::Result<worker::Response> 
 
 struct WorkersHost {
     env: Env,
+    ctx: Context,
 }
 
 impl WorkersHost {
@@ -116,40 +117,14 @@ impl Host for WorkersHost {
         request: CoreRequest,
         timeout: Duration,
     ) -> Result<Response, HostError> {
-        let unreachable = |e: worker::Error| HostError::Unreachable(e.to_string());
-        let headers = Headers::new();
-        for (name, value) in &request.headers {
-            headers.append(name, value).map_err(unreachable)?;
-        }
-        let mut init = RequestInit::new();
-        init.with_method(worker::Method::from(request.method.as_str().to_owned()))
-            .with_headers(headers);
-        if !request.body.is_empty() {
-            let body = worker::js_sys::Uint8Array::from(request.body.as_slice());
-            init.with_body(Some(body.into()));
-        }
-        let outgoing = worker::Request::new_with_init(&request.url, &init).map_err(unreachable)?;
-        let controller = AbortController::default();
-        let signal = controller.signal();
-        let call = Fetch::Request(outgoing);
-        let sent = Box::pin(call.send_with_signal(&signal));
-        let mut answer = match select(sent, Delay::from(timeout)).await {
-            Either::Left((answer, _)) => answer.map_err(unreachable)?,
-            Either::Right(_) => {
-                controller.abort();
-                return Err(HostError::Timeout(timeout));
-            }
-        };
-        let body = answer.bytes().await.map_err(unreachable)?;
-        Ok(Response {
-            status: answer.status_code(),
-            headers: answer
-                .headers()
-                .entries()
-                .map(|(name, value)| (name.to_ascii_lowercase(), value))
-                .collect(),
-            body,
-        })
+        fetch(request, timeout).await
+    }
+
+    fn send_in_background(&self, request: CoreRequest, timeout: Duration) {
+        self.ctx.wait_until(async move {
+            // Nobody waits for the outcome; a lost snapshot is replaced by the next one.
+            let _ = fetch(request, timeout).await;
+        });
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -171,6 +146,44 @@ impl Host for WorkersHost {
             .ok()
             .map(|value| value.to_string())
     }
+}
+
+/// `fetch` to the core, aborted after `timeout`.
+async fn fetch(request: CoreRequest, timeout: Duration) -> Result<Response, HostError> {
+    let unreachable = |e: worker::Error| HostError::Unreachable(e.to_string());
+    let headers = Headers::new();
+    for (name, value) in &request.headers {
+        headers.append(name, value).map_err(unreachable)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(worker::Method::from(request.method.as_str().to_owned()))
+        .with_headers(headers);
+    if !request.body.is_empty() {
+        let body = worker::js_sys::Uint8Array::from(request.body.as_slice());
+        init.with_body(Some(body.into()));
+    }
+    let outgoing = worker::Request::new_with_init(&request.url, &init).map_err(unreachable)?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let call = Fetch::Request(outgoing);
+    let sent = Box::pin(call.send_with_signal(&signal));
+    let mut answer = match select(sent, Delay::from(timeout)).await {
+        Either::Left((answer, _)) => answer.map_err(unreachable)?,
+        Either::Right(_) => {
+            controller.abort();
+            return Err(HostError::Timeout(timeout));
+        }
+    };
+    let body = answer.bytes().await.map_err(unreachable)?;
+    Ok(Response {
+        status: answer.status_code(),
+        headers: answer
+            .headers()
+            .entries()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value))
+            .collect(),
+        body,
+    })
 }
 
 fn store_error(err: impl std::fmt::Display) -> HostError {

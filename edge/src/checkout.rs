@@ -1,0 +1,159 @@
+//! Checkout from the edge's cart. `POST /api/checkout/initiate` takes only the addresses: the
+//! lines come from the buyer's cart here, never from the client, and the core prices them. When
+//! `pay` captures, the lines the checkout reserved leave the cart.
+
+use serde::{Deserialize, Serialize};
+use shared_model::api::checkout::{
+    CheckoutItemRequest, CheckoutView, InitiateCheckoutRequest, PayResponse,
+};
+use shared_model::cart::{CartItemId, QuantityCap};
+use shared_model::ids::{AddressId, CheckoutId, UserId};
+use shared_model::order::PaymentStatus;
+
+use crate::cart::owner::buyer;
+use crate::cart::store::{self, CartKey};
+use crate::config::EdgeConfig;
+use crate::error::EdgeError;
+use crate::forward;
+use crate::host::Host;
+use crate::http::{Request, Response};
+use crate::json_body;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StartCheckout {
+    shipping_address_id: AddressId,
+    #[serde(default)]
+    billing_address_id: Option<AddressId>,
+    #[serde(default)]
+    accept_price_changes: bool,
+}
+
+/// What a checkout took from whose cart, kept until it is paid.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PendingCheckout {
+    buyer: UserId,
+    lines: Vec<(CartItemId, u32)>,
+}
+
+fn pending_key(checkout: &CheckoutId) -> String {
+    format!("checkout:{checkout}")
+}
+
+pub async fn initiate(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+) -> Result<Response, EdgeError> {
+    let claims =
+        buyer(request, config, host.now().timestamp())?.ok_or(EdgeError::Unauthenticated)?;
+    let input: StartCheckout = json_body(request)?;
+    let stored = store::load(host, &CartKey::Buyer(claims.sub))
+        .await?
+        .filter(|stored| !stored.cart.is_empty())
+        .ok_or_else(|| EdgeError::invalid("cart", "the cart is empty"))?;
+    let lines = InitiateCheckoutRequest {
+        cart_id: Some(stored.cart_id.clone()),
+        items: stored
+            .cart
+            .lines()
+            .iter()
+            .map(|line| CheckoutItemRequest {
+                product_id: line.product_id,
+                variant_id: line.variant_id,
+                quantity: line.quantity,
+                price_at_addition: Some(line.price_at_addition.amount),
+            })
+            .collect(),
+        shipping_address_id: input.shipping_address_id,
+        billing_address_id: input.billing_address_id,
+        accept_price_changes: input.accept_price_changes,
+    };
+    let body = serde_json::to_vec(&lines)
+        .map_err(|e| EdgeError::invalid("cart", format!("cannot be sent: {e}")))?;
+    let mut to_core = request.clone();
+    to_core
+        .headers
+        .retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
+    to_core
+        .headers
+        .push(("content-type".into(), "application/json".into()));
+    let answer = forward::send(host, config, &to_core, body).await?;
+    if answer.is_success()
+        && let Ok(view) = serde_json::from_slice::<CheckoutView>(&answer.body)
+    {
+        // What the core reserved, not what was sent: those are the lines paying takes away.
+        let pending = PendingCheckout {
+            buyer: claims.sub,
+            lines: view
+                .items
+                .iter()
+                .map(|line| {
+                    (
+                        CartItemId::new(line.product_id, line.variant_id),
+                        line.quantity,
+                    )
+                })
+                .collect(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&pending) {
+            host.kv_put(&pending_key(&view.checkout_id), bytes)
+                .await
+                .map_err(EdgeError::Store)?;
+        }
+    }
+    Ok(answer)
+}
+
+pub async fn pay(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+    checkout: &str,
+) -> Result<Response, EdgeError> {
+    let checkout = CheckoutId::parse(checkout)?;
+    let answer = forward::to_core(host, config, request).await?;
+    if answer.is_success()
+        && let Ok(paid) = serde_json::from_slice::<PayResponse>(&answer.body)
+        && paid.payment_status == PaymentStatus::Captured
+    {
+        // The buyer has paid: an error tidying the cart must not turn that into an error
+        // page. The lines then stay in the cart, where the buyer sees and can remove them.
+        let _ = take_paid_lines(host, config, &checkout).await;
+    }
+    Ok(answer)
+}
+
+/// Takes the paid checkout's lines out of the buyer's cart (lines added since stay).
+async fn take_paid_lines(
+    host: &impl Host,
+    config: &EdgeConfig,
+    checkout: &CheckoutId,
+) -> Result<(), EdgeError> {
+    let key = pending_key(checkout);
+    let Some(bytes) = host.kv_get(&key).await.map_err(EdgeError::Store)? else {
+        return Ok(());
+    };
+    if let Ok(pending) = serde_json::from_slice::<PendingCheckout>(&bytes) {
+        let cart_key = CartKey::Buyer(pending.buyer);
+        if let Some(mut stored) = store::load(host, &cart_key).await? {
+            for (item, bought) in pending.lines {
+                let Some(line) = stored.cart.line(item) else {
+                    continue;
+                };
+                match line.quantity.saturating_sub(bought) {
+                    0 => {
+                        stored.cart.remove(item)?;
+                    }
+                    left => {
+                        stored.cart.update_quantity(item, left, QuantityCap::MAX)?;
+                    }
+                }
+            }
+            stored.updated_at = host.now();
+            store::save(host, config, &cart_key, &stored).await?;
+        }
+    }
+    host.kv_delete(&key).await.map_err(EdgeError::Store)
+}
