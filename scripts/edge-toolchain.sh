@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The edge's build and run tools, installed once into a cache outside the checkout and then
 # only checked: worker-build and wasm-bindgen-cli (pinned to the wasm-bindgen in Cargo.lock),
-# wasmtime for the Spin component, wrangler and wasm-opt from npm (package-lock.json).
+# wrangler and wasm-opt from npm (package-lock.json). The Spin component needs none of these:
+# it runs under edgeshop-spin-host, a binary of the workspace.
 # Source it: it exports PATH, WASM_BINDGEN_BIN and WASM_OPT_BIN.
 
 EDGE_TOOLS="${EDGE_TOOLS:-$HOME/.cache/edgeshop/tools}"

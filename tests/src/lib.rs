@@ -10,6 +10,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use sqlx::migrate::MigrateDatabase;
 
+pub mod edge_runtime;
+pub mod storefront;
+
 /// The workspace root.
 pub fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
