@@ -4,6 +4,10 @@
 //!
 //! Key-value and variables go through the standard `wasi:keyvalue` and `wasi:config`
 //! interfaces (see `wit/`), which Spin implements and which edgeshop's local host can provide.
+//!
+//! The component exists only on Wasm: natively the crate is empty, since a native library
+//! cannot carry the component's exports (CI lints it with `--target wasm32-wasip2`).
+#![cfg(target_family = "wasm")]
 
 mod bindings {
     spin_sdk::wit_bindgen::generate!({
