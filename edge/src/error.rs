@@ -81,7 +81,7 @@ impl EdgeError {
     }
 
     /// What a buyer may read: internal details of the core and the runtime stay in the logs.
-    fn public_message(&self) -> String {
+    pub fn public_message(&self) -> String {
         match self {
             EdgeError::CoreUnavailable(_) | EdgeError::CoreAnswer(_) => {
                 "the shop is not answering right now; please try again shortly".into()

@@ -1,8 +1,9 @@
 //! The edge of edgeshop: the storefront's routing and handlers, written once against [`Host`]
 //! so the Cloudflare Workers and Spin adapters stay thin.
 //!
-//! Served here: product data from the edge cache, the cart API, checkout from the cart and
-//! the cart merge on sign-in. Everything else under `/api/` is forwarded to the core.
+//! Served here: the storefront's pages, product data from the edge cache, the cart API,
+//! checkout from the cart and the cart merge on sign-in. Everything else under `/api/` is
+//! forwarded to the core.
 
 pub mod cart;
 pub mod catalog;
@@ -15,6 +16,7 @@ pub mod host;
 pub mod http;
 #[cfg(any(test, feature = "memory-host"))]
 pub mod memory_host;
+pub mod pages;
 pub mod signin;
 
 use serde::de::DeserializeOwned;
@@ -28,11 +30,13 @@ pub use http::{Method, Request, Response};
 /// it is parsed (or forwarded).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// Answers one request. Never fails: every error becomes its JSON answer here.
+/// Answers one request. Never fails: every error becomes its answer here, JSON under `/api/`
+/// and an HTML page elsewhere.
 pub async fn handle(host: &impl Host, request: Request) -> Response {
     match route(host, &request).await {
         Ok(response) => response,
-        Err(err) => err.to_response(),
+        Err(err) if request.path.starts_with("/api/") => err.to_response(),
+        Err(err) => pages::error_page(&err),
     }
 }
 
@@ -69,6 +73,14 @@ async fn route(host: &impl Host, request: &Request) -> Result<Response, EdgeErro
             signin::sign_in(host, &config, request).await
         }
         (_, ["api", ..]) => forward::to_core(host, &config, request).await,
+        (Method::Get, [""]) => pages::catalog::home(host, &config).await,
+        (Method::Get, ["c", id]) => pages::catalog::category(host, &config, request, id).await,
+        (Method::Get, ["p", id]) => pages::catalog::product(host, &config, id).await,
+        (Method::Get, ["cart"]) => pages::cart::show(host, &config, request).await,
+        (Method::Post, ["cart", "items"]) => pages::cart::add(host, &config, request).await,
+        (Method::Post, ["cart", "items", item]) => {
+            pages::cart::change(host, &config, request, item).await
+        }
         _ => Err(EdgeError::NotFound(format!(
             "{} {}",
             request.method.as_str(),

@@ -95,13 +95,22 @@ pub async fn get_cart(
     config: &EdgeConfig,
     request: &Request,
 ) -> Result<Response, EdgeError> {
-    let located = locate(host, config, request).await?;
-    let (cart_id, cart) = match located.stored {
-        Some(stored) => (Some(stored.cart_id), stored.cart),
-        None => (guest_id(&located.key), Cart::new(Currency::USD)),
-    };
+    let (cart_id, cart) = current(host, config, request).await?;
     let view = view(host, config, &cart).await?;
     Ok(Response::json(200, &CartAnswer::new(cart_id, view, None)))
+}
+
+/// The request's cart (empty for a guest who has none yet) and its id.
+pub async fn current(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+) -> Result<(Option<CartId>, Cart), EdgeError> {
+    let located = locate(host, config, request).await?;
+    Ok(match located.stored {
+        Some(stored) => (Some(stored.cart_id), stored.cart),
+        None => (guest_id(&located.key), Cart::new(Currency::USD)),
+    })
 }
 
 pub async fn add_item(
@@ -110,8 +119,43 @@ pub async fn add_item(
     request: &Request,
 ) -> Result<Response, EdgeError> {
     let input: AddItem = json_body(request)?;
+    let edited = add_line(
+        host,
+        config,
+        request,
+        input.product_id,
+        input.variant_id,
+        input.quantity,
+    )
+    .await?;
+    let view = view(host, config, &edited.stored.cart).await?;
+    let answer = CartAnswer::new(Some(edited.stored.cart_id.clone()), view, edited.added);
+    Ok(with_cookie(
+        Response::json(200, &answer),
+        &edited.key,
+        &edited.stored.cart_id,
+    ))
+}
+
+/// A cart after an edit, as stored.
+pub struct Edited {
+    pub key: CartKey,
+    pub stored: StoredCart,
+    pub added: Option<AddOutcome>,
+}
+
+/// Adds a line (summed with the same product and variant, cut to the cap) at the catalog's
+/// price, creating the guest's cart if there is none yet.
+pub async fn add_line(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+    product_id: ProductId,
+    variant_id: Option<VariantId>,
+    quantity: u32,
+) -> Result<Edited, EdgeError> {
     // Quantities no product allows are refused before anything is looked up.
-    if input.quantity == 0 || input.quantity > shared_model::cart::ABSOLUTE_MAX_QUANTITY_PER_LINE {
+    if quantity == 0 || quantity > shared_model::cart::ABSOLUTE_MAX_QUANTITY_PER_LINE {
         return Err(EdgeError::invalid(
             "quantity",
             format!(
@@ -120,9 +164,9 @@ pub async fn add_item(
             ),
         ));
     }
-    let product = product_for_cart(host, config, input.product_id).await?;
-    let (cap, price) = purchasable(&product.product, input.variant_id)?;
-    if input.quantity == 0 || input.quantity > cap.get() {
+    let product = product_for_cart(host, config, product_id).await?;
+    let (cap, price) = purchasable(&product.product, variant_id)?;
+    if quantity > cap.get() {
         return Err(EdgeError::invalid(
             "quantity",
             format!("must be between 1 and {cap}"),
@@ -152,9 +196,9 @@ pub async fn add_item(
     }
     let added = stored.cart.add(
         CartLine {
-            product_id: input.product_id,
-            variant_id: input.variant_id,
-            quantity: input.quantity,
+            product_id,
+            variant_id,
+            quantity,
             price_at_addition: price,
             added_at: now,
         },
@@ -162,13 +206,50 @@ pub async fn add_item(
     )?;
     stored.updated_at = now;
     store::save(host, config, &key, &stored).await?;
-    let view = view(host, config, &stored.cart).await?;
-    let answer = CartAnswer::new(Some(stored.cart_id.clone()), view, Some(added));
-    Ok(with_cookie(
-        Response::json(200, &answer),
-        &key,
-        &stored.cart_id,
-    ))
+    Ok(Edited {
+        key,
+        stored,
+        added: Some(added),
+    })
+}
+
+/// What a buyer may do to a line already in the cart.
+pub enum LineChange {
+    SetQuantity(u32),
+    Remove,
+}
+
+/// Changes a line of the request's cart and stores the cart.
+pub async fn change_line(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+    item: CartItemId,
+    change: LineChange,
+) -> Result<Edited, EdgeError> {
+    let (key, mut stored) = existing(host, config, request, &item).await?;
+    match change {
+        LineChange::SetQuantity(quantity) => {
+            let line = stored
+                .cart
+                .line(item)
+                .cloned()
+                .ok_or_else(|| not_in_cart(&item))?;
+            let product = product_for_cart(host, config, line.product_id).await?;
+            let (cap, _) = purchasable(&product.product, line.variant_id)?;
+            stored.cart.update_quantity(item, quantity, cap)?;
+        }
+        LineChange::Remove => {
+            stored.cart.remove(item)?;
+        }
+    }
+    stored.updated_at = host.now();
+    store::save(host, config, &key, &stored).await?;
+    Ok(Edited {
+        key,
+        stored,
+        added: None,
+    })
 }
 
 pub async fn set_quantity(
@@ -179,16 +260,15 @@ pub async fn set_quantity(
 ) -> Result<Response, EdgeError> {
     let item = CartItemId::parse(item)?;
     let input: SetQuantity = json_body(request)?;
-    let (key, mut stored) = existing(host, config, request, &item).await?;
-    let line = stored
-        .cart
-        .line(item)
-        .cloned()
-        .ok_or_else(|| not_in_cart(&item))?;
-    let product = product_for_cart(host, config, line.product_id).await?;
-    let (cap, _) = purchasable(&product.product, line.variant_id)?;
-    stored.cart.update_quantity(item, input.quantity, cap)?;
-    save_and_answer(host, config, &key, stored).await
+    let edited = change_line(
+        host,
+        config,
+        request,
+        item,
+        LineChange::SetQuantity(input.quantity),
+    )
+    .await?;
+    answer(host, config, edited.stored).await
 }
 
 pub async fn remove_item(
@@ -198,20 +278,16 @@ pub async fn remove_item(
     item: &str,
 ) -> Result<Response, EdgeError> {
     let item = CartItemId::parse(item)?;
-    let (key, mut stored) = existing(host, config, request, &item).await?;
-    stored.cart.remove(item)?;
-    save_and_answer(host, config, &key, stored).await
+    let edited = change_line(host, config, request, item, LineChange::Remove).await?;
+    answer(host, config, edited.stored).await
 }
 
-/// Stores an edited cart and answers it at today's prices.
-async fn save_and_answer(
+/// The cart at today's prices.
+async fn answer(
     host: &impl Host,
     config: &EdgeConfig,
-    key: &CartKey,
-    mut stored: StoredCart,
+    stored: StoredCart,
 ) -> Result<Response, EdgeError> {
-    stored.updated_at = host.now();
-    store::save(host, config, key, &stored).await?;
     let view = view(host, config, &stored.cart).await?;
     Ok(Response::json(
         200,
@@ -267,7 +343,7 @@ fn guest_id(key: &Option<CartKey>) -> Option<CartId> {
 }
 
 /// A guest's cart id goes back in a cookie so browsing without JS keeps the cart.
-fn with_cookie(response: Response, key: &CartKey, cart_id: &CartId) -> Response {
+pub fn with_cookie(response: Response, key: &CartKey, cart_id: &CartId) -> Response {
     match key {
         CartKey::Guest(_) => response.with_header(
             "set-cookie",

@@ -4,17 +4,19 @@
 //! cannot answer is it served stale (up to the seed's 30 minutes), marked so that no stale
 //! copy ever claims "in stock" on the buy box.
 
+pub mod cache;
 pub mod routes;
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
-use shared_model::api::catalog::ProductDetail;
+use shared_model::api::catalog::{ProductDetail, ProductList};
+use shared_model::catalog::CategoryNode;
 use shared_model::ids::ProductId;
 
+use cache::{Cached, Policy};
+
 use crate::config::EdgeConfig;
-use crate::core_client;
 use crate::error::EdgeError;
 use crate::host::Host;
 
@@ -22,6 +24,22 @@ use crate::host::Host;
 pub const FRESH_FOR: TimeDelta = TimeDelta::seconds(2);
 /// How long a copy is kept for when the core cannot answer (the seed's product-details TTL).
 pub const KEEP_FOR: Duration = Duration::from_secs(30 * 60);
+
+const PRODUCT: Policy = Policy {
+    fresh_for: FRESH_FOR,
+    keep_for: KEEP_FOR,
+};
+/// Listings show prices, so they refresh as fast as products; kept as long as the seed's
+/// catalog TTL for when the core is down.
+const LISTING: Policy = Policy {
+    fresh_for: FRESH_FOR,
+    keep_for: Duration::from_secs(60 * 60),
+};
+/// The category tree changes rarely (the seed caches it for 6 hours).
+const CATEGORIES: Policy = Policy {
+    fresh_for: TimeDelta::minutes(5),
+    keep_for: Duration::from_secs(6 * 60 * 60),
+};
 
 /// A product as the edge knows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,77 +57,49 @@ impl CachedProduct {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Entry {
-    fetched_at: DateTime<Utc>,
-    product: ProductDetail,
-}
-
-fn cache_key(id: ProductId) -> String {
-    format!("product:{id}")
-}
-
 /// The product, `None` when the core says it does not exist (or is not for sale).
 pub async fn product(
     host: &impl Host,
     config: &EdgeConfig,
     id: ProductId,
 ) -> Result<Option<CachedProduct>, EdgeError> {
-    let now = host.now();
-    let cached: Option<Entry> = host
-        .cache_get(&cache_key(id))
-        .await
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-    if let Some(entry) = &cached
-        && now - entry.fetched_at < FRESH_FOR
-    {
-        return Ok(Some(CachedProduct {
-            product: entry.product.clone(),
-            fetched_at: entry.fetched_at,
-            stale: false,
-        }));
-    }
-    match fetch(host, config, id).await {
-        Ok(Some(product)) => {
-            let entry = Entry {
-                fetched_at: now,
-                product,
-            };
-            if let Ok(bytes) = serde_json::to_vec(&entry) {
-                host.cache_put(&cache_key(id), bytes, KEEP_FOR).await;
-            }
-            Ok(Some(CachedProduct {
-                product: entry.product,
-                fetched_at: now,
-                stale: false,
-            }))
-        }
-        Ok(None) => Ok(None),
-        Err(err) => match cached {
-            Some(entry) => Ok(Some(CachedProduct {
-                product: entry.product,
-                fetched_at: entry.fetched_at,
-                stale: true,
-            })),
-            None => Err(err),
-        },
-    }
+    let found = cache::get::<ProductDetail>(
+        host,
+        config,
+        &format!("product:{id}"),
+        &format!("/api/products/{id}"),
+        PRODUCT,
+    )
+    .await?;
+    Ok(found.map(|c| CachedProduct {
+        product: c.value,
+        fetched_at: c.fetched_at,
+        stale: c.stale,
+    }))
 }
 
-async fn fetch(
+/// A page of a listing; `query` is the core's listing query (`category=3&sort=price_asc`).
+pub async fn listing(
     host: &impl Host,
     config: &EdgeConfig,
-    id: ProductId,
-) -> Result<Option<ProductDetail>, EdgeError> {
-    let response = core_client::get(host, config, &format!("/api/products/{id}")).await?;
-    match response.status {
-        200 => serde_json::from_slice(&response.body)
-            .map(Some)
-            .map_err(|e| EdgeError::CoreAnswer(format!("product {id}: {e}"))),
-        404 => Ok(None),
-        other => Err(EdgeError::CoreAnswer(format!(
-            "product {id}: status {other}"
-        ))),
-    }
+    query: &str,
+) -> Result<Cached<ProductList>, EdgeError> {
+    cache::get::<ProductList>(
+        host,
+        config,
+        &format!("listing:{query}"),
+        &format!("/api/products?{query}"),
+        LISTING,
+    )
+    .await?
+    .ok_or_else(|| EdgeError::NotFound("listing".into()))
+}
+
+pub async fn categories(
+    host: &impl Host,
+    config: &EdgeConfig,
+) -> Result<Cached<Vec<CategoryNode>>, EdgeError> {
+    cache::get::<Vec<CategoryNode>>(host, config, "categories", "/api/categories", CATEGORIES)
+        .await?
+        .ok_or_else(|| EdgeError::NotFound("categories".into()))
 }

@@ -14,7 +14,10 @@ use edgeshop_edge::memory_host::MemoryHost;
 use edgeshop_edge::{CoreRequest, HostError, Method, Request, Response};
 use rust_decimal::Decimal;
 use shared_model::Currency;
-use shared_model::api::catalog::{ProductDetail, RatingSummary, VariantView};
+use shared_model::api::catalog::{
+    BrandFacet, Facets, Pagination, ProductDetail, ProductList, ProductSummary, RatingSummary,
+    VariantView,
+};
 use shared_model::api::checkout::{
     CheckoutLine, CheckoutView, InitiateCheckoutRequest, PayResponse, PaymentMethod,
 };
@@ -151,8 +154,18 @@ fn scripted_core(
     catalog: &Catalog,
     key: &SigningKey,
 ) -> Response {
+    let path = path.split_once('?').map_or(path, |(path, _)| path);
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match segments.as_slice() {
+        ["api", "categories"] => Response::json(
+            200,
+            &serde_json::json!([
+                {"categoryId": "1", "name": "Electronics", "slug": "electronics", "level": 0, "children": [
+                    {"categoryId": "2", "name": "Phones & <Tablets>", "slug": "phones", "level": 1, "children": []}
+                ]}
+            ]),
+        ),
+        ["api", "products"] => Response::json(200, &listing(catalog)),
         ["api", "products", id] => {
             match id
                 .parse::<i64>()
@@ -221,6 +234,46 @@ fn scripted_core(
         )
         .with_header("set-cookie", "core_session=leaks")
         .with_header("x-correlation-id", "corr-1"),
+    }
+}
+
+/// Every active product of the catalog on one page, with a brand facet.
+fn listing(catalog: &Catalog) -> ProductList {
+    let mut products: Vec<ProductSummary> = catalog
+        .borrow()
+        .values()
+        .filter(|p| p.status == ProductStatus::Active)
+        .map(|p| ProductSummary {
+            product_id: p.product_id,
+            name: p.name.clone(),
+            brand: p.brand.clone(),
+            price: p.price,
+            sale_price: p.sale_price,
+            currency: p.currency,
+            image_url: None,
+            rating: Decimal::ZERO,
+            review_count: 0,
+            in_stock: p.in_stock,
+        })
+        .collect();
+    products.sort_by_key(|p| p.product_id);
+    let total = products.len() as i64;
+    ProductList {
+        products,
+        pagination: Pagination {
+            page: 0,
+            size: 20,
+            total,
+            total_pages: 1,
+        },
+        facets: Facets {
+            brands: vec![BrandFacet {
+                name: "Acme".into(),
+                count: total,
+            }],
+            price_ranges: Vec::new(),
+            ratings: Vec::new(),
+        },
     }
 }
 

@@ -1,0 +1,10 @@
+//! The storefront's HTML pages, rendered at the edge with maud (templates checked at compile
+//! time; no client framework). Browsing and the cart work without JS: links and plain forms
+//! that post to the edge and redirect back.
+
+pub mod cart;
+pub mod catalog;
+mod format;
+mod layout;
+
+pub use layout::error_page;
