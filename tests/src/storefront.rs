@@ -194,11 +194,17 @@ pub async fn shop_at_the_edge(shop: &mut Shop, edge: &str) {
     let home = browser.get("/").await;
     expect(&home, 200, "the home page");
     let home = home.body.as_str().expect("HTML").to_owned();
-    assert!(home.contains("href=\"/c/"), "the category tree links its categories");
+    assert!(
+        home.contains("href=\"/c/"),
+        "the category tree links its categories"
+    );
     let page = browser.get(&format!("/p/{product}")).await;
     expect(&page, 200, "the product page");
     let page = page.body.as_str().expect("HTML").to_owned();
-    assert!(page.contains("Edge Mug") && page.contains("$25.00"), "{page}");
+    assert!(
+        page.contains("Edge Mug") && page.contains("$25.00"),
+        "{page}"
+    );
     assert!(page.contains("In stock"), "{page}");
 
     let detail = browser.get(&format!("/api/products/{product}")).await;
