@@ -81,6 +81,19 @@ async fn route(host: &impl Host, request: &Request) -> Result<Response, EdgeErro
         (Method::Post, ["cart", "items", item]) => {
             pages::cart::change(host, &config, request, item).await
         }
+        (Method::Get, ["login"]) => Ok(pages::account::login_form(request)),
+        (Method::Get, ["register"]) => Ok(pages::account::register_form(request)),
+        (Method::Post, ["login"]) => pages::account::submit(host, &config, request, false).await,
+        (Method::Post, ["register"]) => pages::account::submit(host, &config, request, true).await,
+        (Method::Post, ["logout"]) => pages::account::logout(host, &config, request).await,
+        (Method::Get, ["checkout"]) => pages::checkout::start(host, &config, request).await,
+        (Method::Post, ["checkout"]) => pages::checkout::reserve(host, &config, request).await,
+        (Method::Get, ["checkout", id]) => pages::checkout::show(host, &config, request, id).await,
+        (Method::Post, ["checkout", id, "pay"]) => {
+            pages::checkout::pay(host, &config, request, id).await
+        }
+        (Method::Get, ["orders"]) => pages::orders::list(host, &config, request).await,
+        (Method::Get, ["orders", id]) => pages::orders::show(host, &config, request, id).await,
         _ => Err(EdgeError::NotFound(format!(
             "{} {}",
             request.method.as_str(),

@@ -28,12 +28,7 @@ pub async fn sign_in(
     let Some(token) = body.get("accessToken").and_then(|t| t.as_str()) else {
         return Ok(answer);
     };
-    // The edge learns who signed in from the token itself, as it will on every later request.
-    // A token the core just issued that does not verify here means the two keys disagree.
-    let claims = auth::verify(token, &config.jwt_key, host.now().timestamp()).map_err(|_| {
-        EdgeError::Config("the core's tokens do not verify with EDGE_JWT_PUBLIC_KEY".into())
-    })?;
-    let Some(report) = merge::guest_into_buyer(host, config, guest, claims.sub).await? else {
+    let Some(report) = merge_into_buyer(host, config, guest, token).await? else {
         return Ok(answer);
     };
     body["cartMerge"] = serde_json::to_value(&report)
@@ -47,4 +42,19 @@ pub async fn sign_in(
         "set-cookie",
         &format!("{CART_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
     ))
+}
+
+/// Merges the guest's cart into the cart of the buyer `token` (just issued by the core) names.
+pub async fn merge_into_buyer(
+    host: &impl Host,
+    config: &EdgeConfig,
+    guest: shared_model::ids::CartId,
+    token: &str,
+) -> Result<Option<merge::MergeReport>, EdgeError> {
+    // The edge learns who signed in from the token itself, as it will on every later request.
+    // A token the core just issued that does not verify here means the two keys disagree.
+    let claims = auth::verify(token, &config.jwt_key, host.now().timestamp()).map_err(|_| {
+        EdgeError::Config("the core's tokens do not verify with EDGE_JWT_PUBLIC_KEY".into())
+    })?;
+    merge::guest_into_buyer(host, config, guest, claims.sub).await
 }

@@ -9,6 +9,8 @@ use crate::error::EdgeError;
 use crate::http::Request;
 
 pub const CART_COOKIE: &str = "cart_id";
+/// The signed-in buyer's token, for pages (set by the edge's sign-in form, HttpOnly).
+pub const SESSION_COOKIE: &str = "session";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CartOwner {
@@ -17,19 +19,30 @@ pub enum CartOwner {
     Guest(Option<CartId>),
 }
 
-/// The buyer's verified claims, `None` for a guest. A token that is present but does not
-/// verify is refused: a forged or expired token never falls back to being a guest.
+/// The buyer's token: `Authorization: Bearer`, else the session cookie of the pages.
+pub fn token(request: &Request) -> Option<&str> {
+    request.bearer().or_else(|| session_cookie(request))
+}
+
+fn session_cookie(request: &Request) -> Option<&str> {
+    request.cookie(SESSION_COOKIE).filter(|t| !t.is_empty())
+}
+
+/// The buyer's verified claims, `None` for a guest. A bearer token that does not verify is
+/// refused: a forged or expired token never falls back to being a guest. A session cookie
+/// that no longer verifies (expired) only means the pages' buyer is signed out.
 pub fn buyer(
     request: &Request,
     config: &EdgeConfig,
     now_unix: i64,
 ) -> Result<Option<Claims>, EdgeError> {
-    match request.bearer() {
-        None => Ok(None),
-        Some(token) => auth::verify(token, &config.jwt_key, now_unix)
+    if let Some(token) = request.bearer() {
+        return auth::verify(token, &config.jwt_key, now_unix)
             .map(Some)
-            .map_err(EdgeError::from),
+            .map_err(EdgeError::from);
     }
+    Ok(session_cookie(request)
+        .and_then(|token| auth::verify(token, &config.jwt_key, now_unix).ok()))
 }
 
 /// The guest cart id the request names, if any; a malformed one is refused.

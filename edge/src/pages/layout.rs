@@ -45,6 +45,10 @@ pub fn page(title: &str, content: Markup) -> Markup {
                         a href="/" { "Categories" }
                         " "
                         a href="/cart" { "Cart" }
+                        " "
+                        a href="/orders" { "Orders" }
+                        " "
+                        a href="/login" { "Sign in" }
                     }
                 }
                 main { (content) }

@@ -2,9 +2,13 @@
 //! time; no client framework). Browsing and the cart work without JS: links and plain forms
 //! that post to the edge and redirect back.
 
+pub mod account;
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 mod format;
 mod layout;
+pub mod orders;
+mod session;
 
 pub use layout::error_page;

@@ -208,6 +208,35 @@ fn scripted_core(
             };
             Response::json(201, &checkout_view(&sent, catalog))
         }
+        ["api", "users", "me", "addresses"] => Response::json(
+            200,
+            &serde_json::json!([{"addressId": "3", "addressType": "SHIPPING", "streetAddress": "1 Main St",
+                "city": "Austin", "state": "TX", "postalCode": "73301", "country": "US", "isDefault": true}]),
+        ),
+        ["api", "checkout", id] if request.method == Method::Get && *id == CHECKOUT.to_string() => {
+            let sent = InitiateCheckoutRequest {
+                cart_id: None,
+                items: vec![shared_model::api::checkout::CheckoutItemRequest {
+                    product_id: ProductId::new(PHONE),
+                    variant_id: None,
+                    quantity: 1,
+                    price_at_addition: None,
+                }],
+                shipping_address_id: shared_model::ids::AddressId::new(3),
+                billing_address_id: None,
+                accept_price_changes: false,
+            };
+            Response::json(200, &checkout_view(&sent, catalog))
+        }
+        ["api", "orders", "1"] => Response::json(
+            200,
+            &serde_json::json!({
+                "orderId": "1", "orderNumber": OrderNumber::for_saga(SagaId::for_checkout(CHECKOUT), start()),
+                "status": "CONFIRMED", "paymentStatus": "CAPTURED", "subtotal": "499.00", "discount": "0",
+                "tax": "0", "shipping": "0", "total": "499.00", "currency": "USD",
+                "items": [], "payments": [], "history": [], "shippingAddress": {}, "createdAt": start(),
+            }),
+        ),
         ["api", "checkout", _, "pay"] => {
             let card_ok = request.body.windows(8).any(|w| w == b"tok_visa");
             if !card_ok {
