@@ -18,6 +18,8 @@ enum Access {
     User,
     Seller,
     Admin,
+    /// The edge alone (its shared secret): no user, not even an admin.
+    Edge,
 }
 
 /// (method, documented path, access). `{productId}` and `{addressId}` are filled in per test.
@@ -57,6 +59,7 @@ const TABLE: &[(&str, &str, Access)] = &[
     ("GET", "/api/orders/{orderId}", Access::User),
     ("POST", "/api/orders/{orderId}/cancel", Access::User),
     ("GET", "/api/seller/orders", Access::Seller),
+    ("PUT", "/api/carts/{cartId}", Access::Edge),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +76,7 @@ fn expected(access: Access, caller: Caller) -> Option<(StatusCode, &'static str)
     use Caller::*;
     match (access, caller) {
         (Access::Public, _) => None,
+        (Access::Edge, _) => Some((StatusCode::UNAUTHORIZED, "not_the_edge")),
         (_, Nobody) => Some((StatusCode::UNAUTHORIZED, "missing_token")),
         (_, Forged) => Some((StatusCode::UNAUTHORIZED, "invalid_token")),
         (Access::User, _) => None,
@@ -85,7 +89,16 @@ fn expected(access: Access, caller: Caller) -> Option<(StatusCode, &'static str)
 
 #[sqlx::test(migrations = "../migrations")]
 async fn every_row_of_the_access_table_holds_for_every_caller(db: sqlx::PgPool) {
-    let app = TestApp::new(db.clone()).await;
+    let app = TestApp::with_config(
+        db.clone(),
+        support::test_config_with(
+            &support::redis_url(),
+            &[(
+                "EDGESHOP_EDGE_SECRET",
+                "an-edge-secret-of-this-test".to_owned(),
+            )],
+        ),
+    );
     let catalog = small_catalog(&db).await;
     let stranger = edgeshop_core::auth::TokenKeys::generate();
     let users: Vec<(Caller, Option<TestUser>)> = vec![
@@ -130,7 +143,8 @@ async fn every_row_of_the_access_table_holds_for_every_caller(db: sqlx::PgPool) 
                 .replace("{checkoutId}", "0f8e4b1c-2d3a-4e5f-6071-8293a4b5c6d7")
                 .replace("{orderId}", "987654")
                 .replace("{productId}", &catalog.aster.to_string())
-                .replace("{addressId}", &address_id);
+                .replace("{addressId}", &address_id)
+                .replace("{cartId}", "cart_0123456789abcdef0123456789abcdef");
             let mut call = app.call(Method::from_bytes(method.as_bytes()).unwrap(), &path);
             call = match (caller, user) {
                 (Caller::Forged, _) => call.bearer(&forged),

@@ -1,6 +1,6 @@
 //! Request guards: a handler that takes `CurrentUser` is for signed-in users, `SellerUser` for
-//! sellers, `AdminUser` for admins. The check happens before the handler runs, so no handler
-//! can forget it.
+//! sellers, `AdminUser` for admins, `EdgeCaller` for the edge itself. The check happens before
+//! the handler runs (and before its body is read), so no handler can forget it.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -142,5 +142,42 @@ impl FromRequestParts<AppState> for SellerUser {
             ApiError::forbidden("seller_inactive", "this seller account is not active")
         })?;
         Ok(SellerUser { user, seller_id })
+    }
+}
+
+/// The edge, proven by the secret both sides were configured with (`EDGESHOP_EDGE_SECRET`),
+/// sent as `X-Edge-Secret`. No user token, an admin's included, stands in for it.
+#[derive(Debug, Clone, Copy)]
+pub struct EdgeCaller;
+
+pub const EDGE_SECRET_HEADER: &str = "x-edge-secret";
+
+impl FromRequestParts<AppState> for EdgeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use sha2::{Digest, Sha256};
+        let Some(expected) = state.config.edge_secret.as_deref() else {
+            return Err(ApiError::unauthorized(
+                "snapshots_disabled",
+                "this core takes nothing from the edge (EDGESHOP_EDGE_SECRET is not set)",
+            ));
+        };
+        let sent = parts
+            .headers
+            .get(EDGE_SECRET_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        // Digests of equal length are compared, so the time taken says nothing of the secret.
+        if Sha256::digest(sent.as_bytes()) != Sha256::digest(expected.as_bytes()) {
+            return Err(ApiError::unauthorized(
+                "not_the_edge",
+                "only the edge may call this",
+            ));
+        }
+        Ok(EdgeCaller)
     }
 }

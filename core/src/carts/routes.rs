@@ -2,8 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use sha2::{Digest, Sha256};
 use shared_model::api::ErrorBody;
 use shared_model::api::carts::{CartSnapshot, CartSnapshotAnswer};
 use shared_model::cart::ABSOLUTE_MAX_QUANTITY_PER_LINE;
@@ -12,12 +10,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::store;
+use crate::auth::EdgeCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{JsonBody, PathParam};
 use crate::state::AppState;
-
-/// The header the edge proves itself with.
-pub const EDGE_SECRET_HEADER: &str = "x-edge-secret";
 
 /// More lines than any cart may hold is not a snapshot of one.
 const MAX_SNAPSHOT_LINES: usize = 200;
@@ -37,11 +33,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 async fn store_snapshot(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _edge: EdgeCaller,
     PathParam(cart_id): PathParam<String>,
     JsonBody(snapshot): JsonBody<CartSnapshot>,
 ) -> ApiResult<Json<CartSnapshotAnswer>> {
-    check_edge(&state, &headers)?;
     let cart_id = CartId::parse(&cart_id)?;
     if snapshot.items.len() > MAX_SNAPSHOT_LINES {
         return Err(ApiError::unprocessable(
@@ -74,26 +69,4 @@ async fn store_snapshot(
     }
     let applied = store::save(&state.db, &cart_id, &snapshot).await?;
     Ok(Json(CartSnapshotAnswer { applied }))
-}
-
-/// Only the edge writes snapshots: it sends the secret both sides were configured with.
-fn check_edge(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = state.config.edge_secret.as_deref() else {
-        return Err(ApiError::unauthorized(
-            "snapshots_disabled",
-            "this core takes no cart snapshots (EDGESHOP_EDGE_SECRET is not set)",
-        ));
-    };
-    let sent = headers
-        .get(EDGE_SECRET_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    // Digests of equal length are compared, so the time taken says nothing about the secret.
-    if Sha256::digest(sent.as_bytes()) != Sha256::digest(expected.as_bytes()) {
-        return Err(ApiError::unauthorized(
-            "not_the_edge",
-            "cart snapshots come from the edge only",
-        ));
-    }
-    Ok(())
 }
