@@ -81,6 +81,9 @@ async fn route(host: &impl Host, request: &Request) -> Result<Response, EdgeErro
         (Method::Post, ["cart", "items", item]) => {
             pages::cart::change(host, &config, request, item).await
         }
+        (Method::Get, ["images", "products", product, file]) => {
+            pages::images::product_image(product, file)
+        }
         (Method::Get, ["login"]) => Ok(pages::account::login_form(request)),
         (Method::Get, ["register"]) => Ok(pages::account::register_form(request)),
         (Method::Post, ["login"]) => pages::account::submit(host, &config, request, false).await,

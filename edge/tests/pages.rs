@@ -131,3 +131,32 @@ fn bad_input_and_a_missing_core_are_pages_not_json() {
     assert!(page.contains("The shop is busy"), "{page}");
     assert!(page.contains("Your cart is kept"), "{page}");
 }
+
+#[test]
+fn product_images_are_versioned_and_kept_for_a_year() {
+    let edge = Edge::new();
+    let image = edge.send(Request::new(Method::Get, "/images/products/16/2.svg?v=1"));
+    assert_eq!(image.status, 200);
+    assert_eq!(image.header("content-type"), Some("image/svg+xml"));
+    assert_eq!(
+        image.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(String::from_utf8_lossy(&image.body).starts_with("<svg"));
+    for bad in [
+        "/images/products/16/0.svg",
+        "/images/products/16/x.png",
+        "/images/products/-1/1.svg",
+    ] {
+        let refused = edge.send(Request::new(Method::Get, bad));
+        assert!(
+            (400..500).contains(&refused.status),
+            "{bad}: {}",
+            refused.status
+        );
+    }
+    assert!(
+        edge.host.core_calls().is_empty(),
+        "images never trouble the core"
+    );
+}

@@ -7,6 +7,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 mod format;
+pub mod images;
 mod layout;
 pub mod orders;
 mod session;
