@@ -124,6 +124,13 @@ ensure_rust_targets() {
   done
 }
 
+# Headless Chromium and its WebDriver, for the storefront's browser test.
+ensure_browser() {
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    apt_install chromium chromium-driver
+  fi
+}
+
 ensure_services() {
   ensure_postgres
   ensure_redis

@@ -7,7 +7,7 @@ use maud::html;
 use shared_model::cart::CartItemId;
 use shared_model::ids::{ProductId, VariantId};
 
-use super::format::money;
+use super::format::{items, money};
 use super::layout::{page, respond};
 use crate::cart::routes::{self, LineChange};
 use crate::catalog;
@@ -85,7 +85,8 @@ pub async fn show(
                         }
                     }
                 }
-                p { "Subtotal (" (view.item_count) " items): " span.price { (money(view.subtotal.amount, view.subtotal.currency)) } }
+                p { "Subtotal (" (items(view.item_count)) "): " span.price { (money(view.subtotal.amount, view.subtotal.currency)) } }
+                p { a.button href="/checkout" { "Proceed to checkout" } }
             }
         },
     );

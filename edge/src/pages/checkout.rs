@@ -10,7 +10,7 @@ use shared_model::api::users::AddressResponse;
 use shared_model::ids::CheckoutId;
 use shared_model::order::CheckoutStatus;
 
-use super::format::money;
+use super::format::{items, money};
 use super::layout::{page, respond};
 use super::session::{self, form_key, redirect, sign_in_first, signed_in};
 use crate::cart::routes;
@@ -53,7 +53,7 @@ pub async fn start(
         "Checkout",
         html! {
             h1 { "Checkout" }
-            p { (view.item_count) " items, subtotal " span.price { (money(view.subtotal.amount, view.subtotal.currency)) } ". " a href="/cart" { "Change the cart" } }
+            p { (items(view.item_count)) ", subtotal " span.price { (money(view.subtotal.amount, view.subtotal.currency)) } ". " a href="/cart" { "Change the cart" } }
             form method="post" action="/checkout" {
                 input type="hidden" name="key" value=(key);
                 fieldset {

@@ -14,6 +14,14 @@ pub fn money(amount: Decimal, currency: Currency) -> String {
     }
 }
 
+/// `1 item`, `3 items`.
+pub fn items(count: u32) -> String {
+    match count {
+        1 => "1 item".into(),
+        n => format!("{n} items"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,7 @@ a{color:#0b57d0}a:focus,button:focus,input:focus,select:focus{outline:3px solid 
 table{border-collapse:collapse;width:100%}td,th{padding:.5rem;border-bottom:1px solid #ddd;text-align:left}
 button{font:inherit;padding:.4rem 1rem;border-radius:.4rem;border:1px solid #0b57d0;background:#0b57d0;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#0b57d0}
+a.button{display:inline-block;padding:.4rem 1rem;border-radius:.4rem;background:#0b57d0;color:#fff;text-decoration:none}
 .notice{background:#fef7e0;border:1px solid #f9e08b;padding:.75rem;border-radius:.4rem}
 nav.pages{display:flex;gap:1rem;margin-top:1rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
