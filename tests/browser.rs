@@ -103,6 +103,9 @@ async fn a_buyer_shops_in_a_real_browser() {
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1024"],
         }),
     );
+    // chromedriver is plain HTTP, but the client is built on rustls, which must be told which
+    // crypto backend to use when the build enables several.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let browser = ClientBuilder::rustls()
         .expect("a WebDriver client")
         .capabilities(capabilities)

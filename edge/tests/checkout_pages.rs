@@ -149,3 +149,23 @@ fn a_buyer_reserves_pays_and_sees_the_confirmation() {
 fn as_buyer_add(edge: &Edge, product: i64) -> Request {
     add(product, None, 1).with_header("authorization", &format!("Bearer {}", edge.token(BUYER)))
 }
+
+#[test]
+fn signing_out_ends_the_session_in_the_core_and_drops_the_cookie() {
+    let edge = Edge::new();
+    let session = format!("session={}", edge.token(BUYER));
+    let out = edge.send(form("/logout", "").with_header("cookie", &session));
+    assert_eq!(out.status, 303);
+    assert_eq!(cookie_value(&out, "session"), Some("session="));
+    let told = edge
+        .host
+        .core_calls()
+        .into_iter()
+        .find(|c| c.url.ends_with("/api/auth/logout"))
+        .expect("the core ends the session");
+    assert!(
+        told.headers
+            .iter()
+            .any(|(n, v)| n == "authorization" && v.starts_with("Bearer "))
+    );
+}

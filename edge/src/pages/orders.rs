@@ -52,6 +52,7 @@ pub async fn list(
         "Your orders",
         html! {
             h1 { "Your orders" }
+            form method="post" action="/logout" { button.secondary type="submit" { "Sign out" } }
             @if list.orders.is_empty() { p { "No orders yet. " a href="/" { "Start shopping" } } }
             @else {
                 table {
