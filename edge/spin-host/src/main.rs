@@ -95,6 +95,9 @@ async fn main() -> anyhow::Result<()> {
             accepted = listener.accept() => accepted?,
             _ = shutdown() => return Ok(()),
         };
+        // Answers go out in more than one write; without this, Nagle's algorithm holds the
+        // last one back until the client's delayed ACK (~40 ms per request).
+        client.set_nodelay(true)?;
         let handler = handler.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
