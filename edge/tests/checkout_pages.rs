@@ -75,6 +75,11 @@ fn only_the_shops_own_pages_are_followed_after_sign_in() {
         "email=a%40example.com&password=correct+horse&next=%2F%2Fevil.example",
     ));
     assert_eq!(response.header("location"), Some("/"));
+    let backslash = edge.send(form(
+        "/login",
+        "email=a%40example.com&password=correct+horse&next=%2F%5Cevil.example",
+    ));
+    assert_eq!(backslash.header("location"), Some("/"));
 }
 
 #[test]

@@ -16,7 +16,10 @@ use crate::signin::merge_into_buyer;
 /// Only paths of this storefront are followed after sign-in (no open redirect).
 fn next_page(next: Option<&String>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") => path.clone(),
+        // `//host` and `/\host` both leave the shop in a browser's Location.
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.clone()
+        }
         _ => "/".into(),
     }
 }
