@@ -37,6 +37,14 @@ impl Catalog {
         Catalog { products }
     }
 
+    /// The product's name, when the catalog still knows it.
+    pub fn name(&self, product: ProductId) -> Option<&str> {
+        self.products
+            .get(&product)
+            .and_then(Option::as_ref)
+            .map(|p| p.name.as_str())
+    }
+
     pub fn availability(&self, product: ProductId, variant: Option<VariantId>) -> LineAvailability {
         availability(
             self.products.get(&product).and_then(Option::as_ref),

@@ -9,8 +9,9 @@ use shared_model::ids::{ProductId, VariantId};
 
 use super::format::{items, money};
 use super::layout::{page, respond};
+use super::session::{form, redirect};
 use crate::cart::routes::{self, LineChange};
-use crate::catalog;
+use crate::cart::today::Catalog;
 use crate::config::EdgeConfig;
 use crate::error::EdgeError;
 use crate::host::Host;
@@ -23,19 +24,9 @@ pub async fn show(
     request: &Request,
 ) -> Result<Response, EdgeError> {
     let (_, cart) = routes::current(host, config, request).await?;
-    let view = routes::view(host, config, &cart).await?;
-    let mut names = HashMap::new();
-    for line in &view.lines {
-        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(line.product_id) {
-            let name = catalog::product(host, config, line.product_id)
-                .await
-                .ok()
-                .flatten()
-                .map(|p| p.product.name)
-                .unwrap_or_else(|| format!("Product {}", line.product_id));
-            slot.insert(name);
-        }
-    }
+    // One lookup per product serves both the prices and the names.
+    let today = Catalog::for_lines(host, config, cart.lines()).await;
+    let view = cart.view(|product, variant| today.availability(product, variant))?;
     let markup = page(
         "Your cart",
         html! {
@@ -54,7 +45,7 @@ pub async fn show(
                     tbody {
                         @for line in &view.lines {
                             tr {
-                                td { a href={ "/p/" (line.product_id) } { (names.get(&line.product_id).map(String::as_str).unwrap_or("")) } }
+                                td { a href={ "/p/" (line.product_id) } { (today.name(line.product_id).map(str::to_owned).unwrap_or_else(|| format!("Product {}", line.product_id))) } }
                                 td {
                                     @match line.current_price {
                                         Some(now) => {
@@ -94,10 +85,6 @@ pub async fn show(
     Ok(respond(200, markup, "private, no-store"))
 }
 
-fn form(request: &Request) -> HashMap<String, String> {
-    form_urlencoded::parse(&request.body).into_owned().collect()
-}
-
 fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str, EdgeError> {
     form.get(name)
         .map(String::as_str)
@@ -109,10 +96,6 @@ fn quantity(form: &HashMap<String, String>) -> Result<u32, EdgeError> {
         .trim()
         .parse()
         .map_err(|_| EdgeError::invalid("quantity", "must be a whole number"))
-}
-
-fn back_to_cart() -> Response {
-    Response::new(303, "text/plain; charset=utf-8", "See /cart").with_header("location", "/cart")
 }
 
 /// `POST /cart/items` (a form: productId, variantId?, quantity).
@@ -131,7 +114,7 @@ pub async fn add(
     let edited =
         routes::add_line(host, config, request, product, variant, quantity(&form)?).await?;
     Ok(routes::with_cookie(
-        back_to_cart(),
+        redirect("/cart"),
         &edited.key,
         &edited.stored.cart_id,
     ))
@@ -152,5 +135,5 @@ pub async fn change(
         LineChange::SetQuantity(quantity(&form)?)
     };
     routes::change_line(host, config, request, item, change).await?;
-    Ok(back_to_cart())
+    Ok(redirect("/cart"))
 }

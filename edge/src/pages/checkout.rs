@@ -34,20 +34,8 @@ pub async fn start(
         return Ok(redirect("/cart"));
     }
     let view = routes::view(host, config, &cart).await?;
-    let answer = session::core(
-        host,
-        config,
-        Some(token),
-        Method::Get,
-        "/api/users/me/addresses",
-        None::<&()>,
-        None,
-    )
-    .await?;
-    if !answer.is_success() {
-        return Err(answer.into_error());
-    }
-    let addresses: Vec<AddressResponse> = serde_json::from_value(answer.body).unwrap_or_default();
+    let addresses: Vec<AddressResponse> =
+        session::get(host, config, token, "/api/users/me/addresses").await?;
     let key = form_key(host);
     let markup = page(
         "Checkout",
@@ -195,21 +183,8 @@ pub async fn show(
     let Some(token) = signed_in(host, config, request) else {
         return Ok(sign_in_first(&format!("/checkout/{id}")));
     };
-    let answer = session::core(
-        host,
-        config,
-        Some(token),
-        Method::Get,
-        &format!("/api/checkout/{id}"),
-        None::<&()>,
-        None,
-    )
-    .await?;
-    if !answer.is_success() {
-        return Err(answer.into_error());
-    }
-    let view: CheckoutView = serde_json::from_value(answer.body)
-        .map_err(|e| EdgeError::CoreAnswer(format!("checkout: {e}")))?;
+    let view: CheckoutView =
+        session::get(host, config, token, &format!("/api/checkout/{id}")).await?;
     if view.status == CheckoutStatus::Confirmed {
         return Ok(redirect(&format!("/orders/{}", view.order_id)));
     }

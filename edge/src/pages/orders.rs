@@ -11,7 +11,7 @@ use super::session::{self, sign_in_first, signed_in};
 use crate::config::EdgeConfig;
 use crate::error::EdgeError;
 use crate::host::Host;
-use crate::http::{Method, Request, Response};
+use crate::http::{Request, Response};
 
 /// `GET /orders`.
 pub async fn list(
@@ -33,21 +33,7 @@ pub async fn list(
         query.append_pair("cursor", cursor);
         path = format!("{path}&{}", query.finish());
     }
-    let answer = session::core(
-        host,
-        config,
-        Some(token),
-        Method::Get,
-        &path,
-        None::<&()>,
-        None,
-    )
-    .await?;
-    if !answer.is_success() {
-        return Err(answer.into_error());
-    }
-    let list: OrderList = serde_json::from_value(answer.body)
-        .map_err(|e| EdgeError::CoreAnswer(format!("orders: {e}")))?;
+    let list: OrderList = session::get(host, config, token, &path).await?;
     let markup = page(
         "Your orders",
         html! {
@@ -89,21 +75,8 @@ pub async fn show(
     let Some(token) = signed_in(host, config, request) else {
         return Ok(sign_in_first(&format!("/orders/{id}")));
     };
-    let answer = session::core(
-        host,
-        config,
-        Some(token),
-        Method::Get,
-        &format!("/api/orders/{id}"),
-        None::<&()>,
-        None,
-    )
-    .await?;
-    if !answer.is_success() {
-        return Err(answer.into_error());
-    }
-    let order: OrderDetail = serde_json::from_value(answer.body)
-        .map_err(|e| EdgeError::CoreAnswer(format!("order: {e}")))?;
+    let order: OrderDetail =
+        session::get(host, config, token, &format!("/api/orders/{id}")).await?;
     let currency = order.currency;
     let markup = page(
         &format!("Order {}", order.order_number),

@@ -103,6 +103,30 @@ pub async fn core(
     })
 }
 
+/// What the core says at `path` for the buyer, read as `T`; a refusal becomes the edge's
+/// error (a 404 a not-found page, a 5xx a 502).
+pub async fn get<T: serde::de::DeserializeOwned>(
+    host: &impl Host,
+    config: &EdgeConfig,
+    token: &str,
+    path: &str,
+) -> Result<T, EdgeError> {
+    let answer = core(
+        host,
+        config,
+        Some(token),
+        Method::Get,
+        path,
+        None::<&()>,
+        None,
+    )
+    .await?;
+    if !answer.is_success() {
+        return Err(answer.into_error());
+    }
+    serde_json::from_value(answer.body).map_err(|e| EdgeError::CoreAnswer(format!("{path}: {e}")))
+}
+
 /// A key for one form render, so a double-submitted form has one effect.
 pub fn form_key(host: &impl Host) -> String {
     host.random_bytes()
