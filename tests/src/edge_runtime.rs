@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::{binary, workspace};
+use crate::{binary, cargo_build, workspace};
 
 /// How long a runtime may take to answer its first request: wrangler runs the Worker's build
 /// (a no-op when `scripts/build-worker.sh` ran before) and workerd compiles the Wasm.
@@ -169,30 +169,16 @@ impl Drop for EdgeRuntime {
 
 /// Builds the Spin component (release, as `spin.toml` builds it) and answers its path.
 fn spin_component() -> anyhow::Result<std::path::PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
-        .current_dir(workspace())
-        .args([
-            "build",
-            "--message-format=json-render-diagnostics",
-            "-p",
-            "edgeshop-edge-spin",
-            "--target",
-            "wasm32-wasip2",
-            "--release",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running cargo build")?;
-    if !output.status.success() {
-        bail!("building the Spin component failed");
-    }
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| {
-            m["reason"] == "compiler-artifact" && m["target"]["name"] == "edgeshop_edge_spin"
-        })
+    let args = [
+        "-p",
+        "edgeshop-edge-spin",
+        "--target",
+        "wasm32-wasip2",
+        "--release",
+    ];
+    cargo_build(&args)
+        .into_iter()
+        .filter(|m| m["target"]["name"] == "edgeshop_edge_spin")
         .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
         .filter_map(|f| f.as_str().map(std::path::PathBuf::from))
         .find(|f| f.extension().is_some_and(|e| e == "wasm"))

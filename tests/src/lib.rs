@@ -29,29 +29,32 @@ pub fn binary(package: &str, name: &str) -> PathBuf {
     if let Some((_, path)) = built.iter().find(|(n, _)| n == name) {
         return path.clone();
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
-        .current_dir(workspace())
-        .args([
-            "build",
-            "--message-format=json-render-diagnostics",
-            "-p",
-            package,
-            "--bin",
-            name,
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("running cargo build");
-    assert!(output.status.success(), "building {name} failed");
-    let path = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
+    let path = cargo_build(&["-p", package, "--bin", name])
+        .into_iter()
+        .filter(|m| m["target"]["name"] == name)
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .expect("cargo reported no executable");
     built.push((name.to_owned(), path.clone()));
     path
+}
+
+/// Runs `cargo build` with `args` and answers what cargo reported it built (its JSON
+/// `compiler-artifact` messages), so callers find outputs whatever the target directory is.
+pub fn cargo_build(args: &[&str]) -> Vec<serde_json::Value> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .current_dir(workspace())
+        .args(["build", "--message-format=json-render-diagnostics"])
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running cargo build");
+    assert!(output.status.success(), "cargo build {args:?} failed");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact")
+        .collect()
 }
 
 pub fn core_binary() -> PathBuf {
