@@ -24,7 +24,7 @@ pub struct EdgeRuntime {
 
 impl EdgeRuntime {
     /// `wrangler dev` on free ports, configured by the top-level `wrangler.toml`, with the
-    /// core's URL and token key passed as vars and its KV state kept in `scratch`.
+    /// core's URL and token key passed as vars and its Durable Object state kept in `scratch`.
     pub async fn wrangler(
         core_url: &str,
         jwt_key: &str,

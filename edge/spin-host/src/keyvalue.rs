@@ -13,6 +13,9 @@ use crate::bindings::wasi::keyvalue::store::{self, Bucket, Error, KeyResponse};
 const STORES: &[&str] = &["default"];
 /// Keys listed per page of `list-keys`.
 const PAGE: usize = 100;
+/// A record nobody writes for this long is dropped (the seed's 30-day cart TTL; the Workers
+/// adapter's Durable Objects do the same with an alarm).
+const IDLE_LIFETIME_SECS: u64 = 30 * 24 * 3600;
 
 #[derive(Clone)]
 pub struct RedisStore {
@@ -85,7 +88,12 @@ impl store::HostBucket for HostState {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
         let key = self.key(&bucket, &key)?;
-        Ok(self.store.redis.set(key, value).await.map_err(failed))
+        Ok(self
+            .store
+            .redis
+            .set_ex(key, value, IDLE_LIFETIME_SECS)
+            .await
+            .map_err(failed))
     }
 
     async fn delete(

@@ -1,6 +1,8 @@
 //! The Cloudflare Workers adapter: converts a Worker's request to the edge's, provides the
-//! [`Host`] (the Cache API, a KV namespace for carts, `fetch` to the core, the Worker's vars and
-//! secrets) and converts the answer back. No storefront logic lives here.
+//! [`Host`] (the Cache API, a Durable Object per cart, `fetch` to the core, the Worker's vars
+//! and secrets) and converts the answer back. No storefront logic lives here.
+
+mod record_object;
 
 use std::time::Duration;
 
@@ -9,8 +11,11 @@ use edgeshop_edge::{CoreRequest, Host, HostError, Method, Request, Response};
 use futures_util::future::{Either, select};
 use worker::{AbortController, Cache, Context, Delay, Env, Fetch, Headers, RequestInit, event};
 
-/// The KV namespace carts are kept in (`[[kv_namespaces]]` in wrangler.toml).
-const CART_STORE: &str = "CARTS";
+/// The Durable Object namespace carts and pending checkouts are kept in, one object per key
+/// (`[durable_objects]` in wrangler.toml).
+const RECORDS: &str = "RECORDS";
+/// Requests to a record's object are addressed to it by its stub; the URL only carries the verb.
+const RECORD_URL: &str = "https://record.edgeshop.internal/";
 /// The Cache API stores responses keyed by URL; edge cache entries live under this origin.
 const CACHE_ORIGIN: &str = "https://edge-cache.edgeshop.internal/";
 
@@ -64,6 +69,35 @@ impl WorkersHost {
     fn cache_url(key: &str) -> String {
         format!("{CACHE_ORIGIN}{key}")
     }
+
+    /// One call to the Durable Object that holds `key`.
+    async fn record(
+        &self,
+        key: &str,
+        method: worker::Method,
+        body: Option<Vec<u8>>,
+    ) -> Result<worker::Response, HostError> {
+        let stub = self
+            .env
+            .durable_object(RECORDS)
+            .and_then(|namespace| namespace.get_by_name(key))
+            .map_err(store_error)?;
+        let mut init = RequestInit::new();
+        init.with_method(method);
+        if let Some(body) = body {
+            let body = worker::js_sys::Uint8Array::from(body.as_slice());
+            init.with_body(Some(body.into()));
+        }
+        let request = worker::Request::new_with_init(RECORD_URL, &init).map_err(store_error)?;
+        stub.fetch_with_request(request).await.map_err(store_error)
+    }
+}
+
+fn written(answer: worker::Response) -> Result<(), HostError> {
+    match answer.status_code() {
+        204 => Ok(()),
+        status => Err(HostError::Store(format!("record store answered {status}"))),
+    }
 }
 
 impl Host for WorkersHost {
@@ -93,23 +127,24 @@ impl Host for WorkersHost {
     }
 
     async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, HostError> {
-        let store = self.env.kv(CART_STORE).map_err(store_error)?;
-        store.get(key).bytes().await.map_err(store_error)
+        let mut answer = self.record(key, worker::Method::Get, None).await?;
+        match answer.status_code() {
+            404 => Ok(None),
+            200 => answer.bytes().await.map(Some).map_err(store_error),
+            status => Err(HostError::Store(format!("record store answered {status}"))),
+        }
     }
 
     async fn kv_put(&self, key: &str, value: Vec<u8>) -> Result<(), HostError> {
-        let store = self.env.kv(CART_STORE).map_err(store_error)?;
-        store
-            .put_bytes(key, &value)
-            .map_err(store_error)?
-            .execute()
+        self.record(key, worker::Method::Put, Some(value))
             .await
-            .map_err(store_error)
+            .and_then(written)
     }
 
     async fn kv_delete(&self, key: &str) -> Result<(), HostError> {
-        let store = self.env.kv(CART_STORE).map_err(store_error)?;
-        store.delete(key).await.map_err(store_error)
+        self.record(key, worker::Method::Delete, None)
+            .await
+            .and_then(written)
     }
 
     async fn fetch_core(
