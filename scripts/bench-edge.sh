@@ -46,6 +46,7 @@ wait_for() { # url
 
 export DATABASE_URL="${BENCH_DATABASE_URL:-postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop_bench_edge}"
 export EDGESHOP_BIND="$CORE_BIND" EDGESHOP_JWT_PRIVATE_KEY_FILE="$scratch/jwt.pem" RUST_LOG=warn
+export EDGESHOP_ADMISSION_KEY_FILE="$scratch/admission.key"
 export REDIS_KEY_PREFIX="bench-edge:" EDGESHOP_EDGE_SECRET="bench-edge-secret-0123"
 core="$CARGO_TARGET_DIR/release/edgeshop-core"
 "$core" seed --products 1000 >/dev/null

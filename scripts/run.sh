@@ -21,6 +21,8 @@ export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 export EDGESHOP_BIND="${EDGESHOP_BIND:-127.0.0.1:8080}"
 # Development signing key, generated on first start into the git-ignored .dev/ folder.
 export EDGESHOP_JWT_PRIVATE_KEY_FILE="${EDGESHOP_JWT_PRIVATE_KEY_FILE:-.dev/keys/jwt-ed25519.pem}"
+# The waiting room's admission secret, shared with the edge; generated the same way.
+export EDGESHOP_ADMISSION_KEY_FILE="${EDGESHOP_ADMISSION_KEY_FILE:-.dev/keys/admission.key}"
 # Shared with the edge, whose cart snapshots carry it (a development value).
 export EDGESHOP_EDGE_SECRET="${EDGESHOP_EDGE_SECRET:-edgeshop-development-edge-secret}"
 

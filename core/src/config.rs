@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use crate::rate_limits::RateLimits;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
     Development,
@@ -44,6 +46,21 @@ pub struct Config {
     /// `EDGESHOP_EDGE_SECRET`: shared with the edge, which sends it with its cart snapshots.
     /// Unset: the core takes no snapshots.
     pub edge_secret: Option<String>,
+    /// The secret the waiting room's tickets and admissions are signed with, shared with the
+    /// edge (`EDGESHOP_ADMISSION_KEY`, or a file: `EDGESHOP_ADMISSION_KEY_FILE`).
+    pub admission_key: SecretSource,
+    /// How often flash sales are pre-warmed and their lapsed claims repaired (10 s).
+    pub flash_sale_interval: Duration,
+    /// Limits on the checkout routes (`EDGESHOP_RATE_LIMIT_PER_BUYER`, `_PER_IP`,
+    /// `EDGESHOP_MAX_CONCURRENT_CHECKOUTS`; 0 turns one off).
+    pub rate_limits: RateLimits,
+}
+
+/// A secret given directly or kept in a file (generated in development when missing).
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    Text(String),
+    File(PathBuf),
 }
 
 /// Where the Ed25519 token-signing key comes from.
@@ -65,6 +82,7 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop";
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const DEFAULT_DEV_KEY_FILE: &str = ".dev/keys/jwt-ed25519.pem";
+pub const DEFAULT_DEV_ADMISSION_KEY_FILE: &str = ".dev/keys/admission.key";
 pub const DEFAULT_PAYMENT_GATEWAY_URL: &str = "http://127.0.0.1:8090";
 pub const DEFAULT_PAYMENT_GATEWAY_SECRET_KEY: &str = "sk_test_edgeshop";
 
@@ -163,8 +181,44 @@ impl Config {
         if edge_secret.as_ref().is_some_and(|s| s.len() < 16) {
             bail!("EDGESHOP_EDGE_SECRET must be at least 16 characters");
         }
+        let admission_key = match (
+            get("EDGESHOP_ADMISSION_KEY"),
+            get("EDGESHOP_ADMISSION_KEY_FILE"),
+        ) {
+            (Some(text), _) => SecretSource::Text(text),
+            (None, Some(path)) => SecretSource::File(PathBuf::from(path)),
+            (None, None) if production => bail!(
+                "EDGESHOP_ADMISSION_KEY or EDGESHOP_ADMISSION_KEY_FILE must be set when EDGESHOP_ENV=production"
+            ),
+            (None, None) => SecretSource::File(PathBuf::from(DEFAULT_DEV_ADMISSION_KEY_FILE)),
+        };
+        let flash_sale_interval = seconds("EDGESHOP_FLASH_SALE_INTERVAL_SECONDS", 10)?;
+        let count = |name: &str, default: u32| -> anyhow::Result<u32> {
+            get(name)
+                .map(|v| {
+                    v.parse::<u32>()
+                        .with_context(|| format!("{name} must be a number"))
+                })
+                .transpose()
+                .map(|v| v.unwrap_or(default))
+        };
+        let defaults = RateLimits::default();
+        let rate_limits = RateLimits {
+            per_buyer_per_second: count(
+                "EDGESHOP_RATE_LIMIT_PER_BUYER",
+                defaults.per_buyer_per_second,
+            )?,
+            per_ip_per_second: count("EDGESHOP_RATE_LIMIT_PER_IP", defaults.per_ip_per_second)?,
+            max_concurrent_checkouts: count(
+                "EDGESHOP_MAX_CONCURRENT_CHECKOUTS",
+                defaults.max_concurrent_checkouts,
+            )?,
+        };
         Ok(Config {
             edge_secret,
+            admission_key,
+            flash_sale_interval,
+            rate_limits,
             payment_gateway_url,
             payment_gateway_secret_key,
             payment_gateway_timeout,

@@ -20,13 +20,15 @@ use crate::auth::TokenKeys;
 use crate::checkout::completion::Completer;
 use crate::config::{Config, Environment};
 use crate::error::error_response;
+use crate::flash_sales::FlashSales;
 use crate::inventory::reservations::Reservations;
 use crate::kv::Redis;
 use crate::openapi::ApiDoc;
 use crate::payments::{GatewayClient, GatewaySettings};
 use crate::state::AppState;
 use crate::{
-    carts, catalog, checkout, health, idempotency, inventory, orders, outbox, telemetry, users,
+    carts, catalog, checkout, flash_sales, health, idempotency, inventory, orders, outbox,
+    rate_limits, telemetry, users,
 };
 
 /// The migrations, embedded at build time from `migrations/`.
@@ -100,7 +102,9 @@ pub fn state_with(config: Config, db: PgPool, keys: Option<TokenKeys>) -> anyhow
         &config.payment_gateway_secret_key,
     );
     gateway.attempt_timeout = config.payment_gateway_timeout;
+    let admission_key = flash_sales::key::load(&config.admission_key, config.environment)?;
     Ok(AppState {
+        flash_sales: Arc::new(FlashSales::new(admission_key)),
         reservations: Arc::new(Reservations::new(db.clone(), redis.clone())),
         // The crash tests stop a process between saga steps, which a batch has none of.
         completer: Completer::spawn(db.clone(), config.fault_crash_after.is_none()),
@@ -125,6 +129,7 @@ pub fn app(state: AppState) -> Router {
         .merge(checkout::router())
         .merge(orders::router())
         .merge(carts::router())
+        .merge(flash_sales::router())
         .split_for_parts();
     let api = Arc::new(api);
     let timeout = state.config.request_timeout;
@@ -141,6 +146,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limits::checkout_limits,
         ))
         .layer(DefaultBodyLimit::max(
             idempotency::middleware::MAX_BODY_BYTES,
@@ -200,16 +209,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Scripts and tests read this line to find the port (EDGESHOP_BIND may ask for port 0).
     println!("edgeshop-core listening on http://{address}");
     tracing::info!(%address, "edgeshop-core listening");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")
+    // The peer address feeds the per-IP rate limit.
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")
 }
 
 /// The jobs a serving process runs beside requests: checkout sweeps, the outbox relay, the
 /// listing index refresher, and the hourly purge of expired idempotency keys and sessions.
 pub fn spawn_background_jobs(state: &AppState) {
     checkout::jobs::spawn(state.clone());
+    flash_sales::jobs::spawn(state.clone());
     outbox::relay::spawn(state);
     catalog::listing_index_store::spawn_refresher(
         state.listing_index.clone(),

@@ -9,6 +9,7 @@ use crate::auth::TokenKeys;
 use crate::catalog::listing_index_store::SharedListingIndex;
 use crate::checkout::completion::Completer;
 use crate::config::Config;
+use crate::flash_sales::FlashSales;
 use crate::inventory::reservations::Reservations;
 use crate::kv::Redis;
 use crate::payments::GatewayClient;
@@ -27,4 +28,6 @@ pub struct AppState {
     pub gateway: GatewayClient,
     /// Group commit for paid checkouts (see `checkout::completion`).
     pub completer: Completer,
+    /// The admission key and the current flash sales.
+    pub flash_sales: Arc<FlashSales>,
 }

@@ -60,6 +60,29 @@ const TABLE: &[(&str, &str, Access)] = &[
     ("POST", "/api/orders/{orderId}/cancel", Access::User),
     ("GET", "/api/seller/orders", Access::Seller),
     ("PUT", "/api/carts/{cartId}", Access::Edge),
+    ("POST", "/api/admin/flash-sales", Access::Admin),
+    (
+        "PATCH",
+        "/api/admin/flash-sales/{flashSaleId}",
+        Access::Admin,
+    ),
+    (
+        "POST",
+        "/api/admin/flash-sales/{flashSaleId}/cancel",
+        Access::Admin,
+    ),
+    (
+        "POST",
+        "/api/admin/flash-sales/{flashSaleId}/prewarm",
+        Access::Admin,
+    ),
+    ("GET", "/api/flash-sales/{flashSaleId}", Access::Public),
+    (
+        "GET",
+        "/api/flash-sales/{flashSaleId}/admission",
+        Access::Public,
+    ),
+    ("POST", "/api/flash-sales/{flashSaleId}/queue", Access::User),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +165,7 @@ async fn every_row_of_the_access_table_holds_for_every_caller(db: sqlx::PgPool) 
             let path = template
                 .replace("{checkoutId}", "0f8e4b1c-2d3a-4e5f-6071-8293a4b5c6d7")
                 .replace("{orderId}", "987654")
+                .replace("{flashSaleId}", "987654")
                 .replace("{productId}", &catalog.aster.to_string())
                 .replace("{addressId}", &address_id)
                 .replace("{cartId}", "cart_0123456789abcdef0123456789abcdef");

@@ -27,6 +27,9 @@ struct StartCheckout {
     billing_address_id: Option<AddressId>,
     #[serde(default)]
     accept_price_changes: bool,
+    /// The waiting room's admission, for a cart with a flash-sale item.
+    #[serde(default)]
+    admission_token: Option<String>,
 }
 
 /// What a checkout took from whose cart, kept until it is paid.
@@ -69,6 +72,7 @@ pub async fn initiate(
         shipping_address_id: input.shipping_address_id,
         billing_address_id: input.billing_address_id,
         accept_price_changes: input.accept_price_changes,
+        admission_token: input.admission_token,
     };
     let body = serde_json::to_vec(&lines)
         .map_err(|e| EdgeError::invalid("cart", format!("cannot be sent: {e}")))?;

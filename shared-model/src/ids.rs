@@ -147,6 +147,8 @@ numeric_id!(/// A stock reservation.
     ReservationId, "reservationId");
 numeric_id!(/// A return request.
     ReturnId, "returnId");
+numeric_id!(/// A flash sale: units of one product at a sale price, sold through the waiting room.
+    FlashSaleId, "flashSaleId");
 
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $label:literal) => {

@@ -13,6 +13,7 @@ pub mod cart;
 pub mod catalog;
 pub mod error;
 pub mod events;
+pub mod flash_sale;
 pub mod ids;
 pub mod money;
 pub mod order;

@@ -105,7 +105,16 @@ pub fn core_env(database: &TestDatabase, scratch: &Path) -> Vec<(String, String)
             "EDGESHOP_JWT_PRIVATE_KEY_FILE".into(),
             scratch.join("jwt.pem").display().to_string(),
         ),
+        (
+            "EDGESHOP_ADMISSION_KEY_FILE".into(),
+            scratch.join("admission.key").display().to_string(),
+        ),
         ("EDGESHOP_ENV".into(), "development".into()),
+        // Every simulated buyer comes from 127.0.0.1, many per second: the rate limits have
+        // tests of their own.
+        ("EDGESHOP_RATE_LIMIT_PER_BUYER".into(), "0".into()),
+        ("EDGESHOP_RATE_LIMIT_PER_IP".into(), "0".into()),
+        ("EDGESHOP_MAX_CONCURRENT_CHECKOUTS".into(), "0".into()),
         ("RUST_LOG".into(), "warn".into()),
     ]
 }

@@ -159,20 +159,13 @@ impl FromRequestParts<AppState> for EdgeCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        use sha2::{Digest, Sha256};
-        let Some(expected) = state.config.edge_secret.as_deref() else {
+        if state.config.edge_secret.is_none() {
             return Err(ApiError::unauthorized(
                 "snapshots_disabled",
                 "this core takes nothing from the edge (EDGESHOP_EDGE_SECRET is not set)",
             ));
-        };
-        let sent = parts
-            .headers
-            .get(EDGE_SECRET_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        // Digests of equal length are compared, so the time taken says nothing of the secret.
-        if Sha256::digest(sent.as_bytes()) != Sha256::digest(expected.as_bytes()) {
+        }
+        if !from_the_edge(&parts.headers, state.config.edge_secret.as_deref()) {
             return Err(ApiError::unauthorized(
                 "not_the_edge",
                 "only the edge may call this",
@@ -180,4 +173,18 @@ impl FromRequestParts<AppState> for EdgeCaller {
         }
         Ok(EdgeCaller)
     }
+}
+
+/// Whether the request carries the edge's secret (never, when none is configured).
+pub fn from_the_edge(headers: &axum::http::HeaderMap, secret: Option<&str>) -> bool {
+    use sha2::{Digest, Sha256};
+    let Some(expected) = secret else {
+        return false;
+    };
+    let sent = headers
+        .get(EDGE_SECRET_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    // Digests of equal length are compared, so the time taken says nothing of the secret.
+    Sha256::digest(sent.as_bytes()) == Sha256::digest(expected.as_bytes())
 }

@@ -26,8 +26,11 @@ use super::store::{self, Purchasable};
 use super::{crash_point, view};
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
+use crate::flash_sales::purchase;
 use crate::inventory::reservation_store;
-use crate::inventory::reservations::{LineRequest, ReserveOutcome, ReserveRequest, ShipTo};
+use crate::inventory::reservations::{
+    LineRequest, ReleaseKind, ReserveOutcome, ReserveRequest, ShipTo,
+};
 use crate::orders::store::{self as orders, Actor, NewOrder, NewOrderItem};
 use crate::outbox::{self, Queued};
 use crate::pricing::{self, LineToPrice};
@@ -78,6 +81,21 @@ pub async fn initiate(
         .into());
     }
 
+    // A line on a live flash sale needs the waiting room's admission, and is priced by the sale.
+    let now = Utc::now();
+    let wanted: Vec<(ProductId, Option<VariantId>, u32)> = lines
+        .iter()
+        .map(|l| (l.product_id(), l.variant_id(), l.quantity))
+        .collect();
+    let sale_line = purchase::admitted_line(
+        state,
+        user.user_id,
+        &wanted,
+        request.admission_token.as_deref(),
+        now,
+    )
+    .await?;
+
     let breakdown = pricing::quote(
         &state.db,
         currency,
@@ -87,7 +105,10 @@ pub async fn initiate(
             .map(|(i, l)| LineToPrice {
                 key: i.to_string(),
                 unit_base_price: l.product.base_price + l.product.price_modifier,
-                sale_price: l.product.sale_price.map(|s| s + l.product.price_modifier),
+                sale_price: match &sale_line {
+                    Some(sale) if sale.line == i => Some(sale.sale.sale_price),
+                    _ => l.product.sale_price.map(|s| s + l.product.price_modifier),
+                },
                 quantity: l.quantity,
             })
             .collect(),
@@ -111,11 +132,24 @@ pub async fn initiate(
 
     let checkout = CheckoutId(uuid::Uuid::new_v4());
     let saga = SagaId::for_checkout(checkout);
+    // A flash-sale unit is held for the sale's token TTL, not the usual 15 minutes.
+    let hold = match &sale_line {
+        Some(sale) => state
+            .config
+            .checkout_ttl
+            .min(std::time::Duration::from_secs(u64::from(
+                sale.sale.settings().token_ttl_seconds,
+            ))),
+        None => state.config.checkout_ttl,
+    };
     // To the microsecond, as PostgreSQL keeps it: every copy of the deadline is the same.
     let expires_at = (Utc::now()
-        + chrono::Duration::from_std(state.config.checkout_ttl)
-            .unwrap_or(chrono::Duration::minutes(15)))
+        + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::minutes(15)))
     .trunc_subsecs(6);
+    let claim = match &sale_line {
+        Some(sale) => Some(purchase::claim(state, sale, checkout, user.user_id, expires_at).await?),
+        None => None,
+    };
     let reservation = ReserveRequest {
         saga,
         checkout,
@@ -134,7 +168,11 @@ pub async fn initiate(
         },
         expires_at,
     };
-    let allocations = match state.reservations.reserve(&reservation).await? {
+    let reserved = state.reservations.reserve(&reservation).await;
+    if let (Some(claim), Ok(ReserveOutcome::Short(_)) | Err(_)) = (&claim, &reserved) {
+        claim.give_back(state).await;
+    }
+    let allocations = match reserved? {
         ReserveOutcome::Reserved(allocations) => allocations,
         ReserveOutcome::Short(short) => {
             let items: Vec<ShortItem> = short
@@ -181,87 +219,112 @@ pub async fn initiate(
             total: priced.line_total,
         })
         .collect();
-    let mut tx = state.db.begin().await?;
-    let reserved = reservation_store::reserved_rows(&mut tx, saga).await?;
-    let reserved_items: Vec<ReservedItem> = reserved
-        .iter()
-        .map(|r| ReservedItem {
-            reservation_id: ReservationId::new(r.reservation_id),
-            product_id: ProductId::new(r.product_id),
-            variant_id: r.variant_id.map(VariantId::new),
-            warehouse_id: WarehouseId::new(r.warehouse_id),
-            quantity_reserved: r.quantity.max(0) as u32,
-        })
-        .collect();
-    let order = orders::create(
-        &mut tx,
-        &NewOrder {
-            order_number: order_number.as_str(),
-            user: user.user_id,
-            saga,
-            checkout,
-            subtotal: breakdown.subtotal,
-            discount: breakdown.discount,
-            tax: breakdown.tax,
-            shipping: breakdown.shipping,
-            total: breakdown.total,
-            currency: currency.as_str(),
-            shipping_address_id: request.shipping_address_id.get(),
-            billing_address_id: billing_id.get(),
-            shipping_address: serde_json::to_value(&shipping).unwrap_or_default(),
-        },
-        &items,
-        "checkout started",
-        Actor::User(user.user_id),
-    )
-    .await?;
-    saga_log::begin_reserved(
-        &mut tx,
-        &NewSaga {
-            saga,
-            order,
-            checkout,
-            user: user.user_id,
-            payload: json!({ "cartId": request.cart_id, "priceChanges": notices }),
-            expires_at,
-        },
-        json!({ "items": reserved_items }),
-    )
-    .await?;
-    let initiated = CheckoutInitiated {
-        user_id: user.user_id,
-        cart_id: request.cart_id.clone(),
-        items: lines
+    // Everything else in one transaction; if it fails, a flash-sale claim is undone at once
+    // (other checkouts' leftovers are released by the expiry sweep).
+    let written = async {
+        let mut tx = state.db.begin().await?;
+        if let Some(claim) = &claim {
+            purchase::record(&mut tx, claim, saga, expires_at).await?;
+        }
+        let reserved = reservation_store::reserved_rows(&mut tx, saga).await?;
+        let reserved_items: Vec<ReservedItem> = reserved
             .iter()
-            .zip(&breakdown.lines)
-            .map(|(l, p)| CheckoutItem {
-                product_id: l.product_id(),
-                variant_id: l.variant_id(),
-                quantity: l.quantity,
-                unit_price: p.unit_price,
+            .map(|r| ReservedItem {
+                reservation_id: ReservationId::new(r.reservation_id),
+                product_id: ProductId::new(r.product_id),
+                variant_id: r.variant_id.map(VariantId::new),
+                warehouse_id: WarehouseId::new(r.warehouse_id),
+                quantity_reserved: r.quantity.max(0) as u32,
             })
-            .collect(),
-        total_amount: breakdown.total,
-        currency,
-        shipping_address_id: request.shipping_address_id,
+            .collect();
+        let order = orders::create(
+            &mut tx,
+            &NewOrder {
+                order_number: order_number.as_str(),
+                user: user.user_id,
+                saga,
+                checkout,
+                subtotal: breakdown.subtotal,
+                discount: breakdown.discount,
+                tax: breakdown.tax,
+                shipping: breakdown.shipping,
+                total: breakdown.total,
+                currency: currency.as_str(),
+                shipping_address_id: request.shipping_address_id.get(),
+                billing_address_id: billing_id.get(),
+                shipping_address: serde_json::to_value(&shipping).unwrap_or_default(),
+            },
+            &items,
+            "checkout started",
+            Actor::User(user.user_id),
+        )
+        .await?;
+        saga_log::begin_reserved(
+            &mut tx,
+            &NewSaga {
+                saga,
+                order,
+                checkout,
+                user: user.user_id,
+                payload: json!({ "cartId": request.cart_id, "priceChanges": notices }),
+                expires_at,
+            },
+            json!({ "items": reserved_items }),
+        )
+        .await?;
+        let initiated = CheckoutInitiated {
+            user_id: user.user_id,
+            cart_id: request.cart_id.clone(),
+            items: lines
+                .iter()
+                .zip(&breakdown.lines)
+                .map(|(l, p)| CheckoutItem {
+                    product_id: l.product_id(),
+                    variant_id: l.variant_id(),
+                    quantity: l.quantity,
+                    unit_price: p.unit_price,
+                })
+                .collect(),
+            total_amount: breakdown.total,
+            currency,
+            shipping_address_id: request.shipping_address_id,
+        };
+        let reserved_event = InventoryReserved {
+            items: reserved_items,
+            expires_at,
+        };
+        outbox::enqueue_many(
+            &mut tx,
+            &[
+                Queued::new(&outbox::envelope(initiated, Some(saga), correlation_id))?,
+                Queued::new(&outbox::envelope(
+                    reserved_event,
+                    Some(saga),
+                    correlation_id,
+                ))?,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(order)
+    }
+    .await;
+    let order = match written {
+        Ok(order) => order,
+        Err(err) => {
+            if let Some(claim) = &claim {
+                if let Err(release) = state
+                    .reservations
+                    .release(saga, ReleaseKind::Released)
+                    .await
+                {
+                    tracing::warn!(error = %release, %saga, "could not release a failed flash-sale checkout; the sweep will");
+                }
+                claim.give_back(state).await;
+            }
+            return Err(err);
+        }
     };
-    let reserved_event = InventoryReserved {
-        items: reserved_items,
-        expires_at,
-    };
-    outbox::enqueue_many(
-        &mut tx,
-        &[
-            Queued::new(&outbox::envelope(initiated, Some(saga), correlation_id))?,
-            Queued::new(&outbox::envelope(
-                reserved_event,
-                Some(saga),
-                correlation_id,
-            ))?,
-        ],
-    )
-    .await?;
-    tx.commit().await?;
     let items = lines
         .iter()
         .zip(&breakdown.lines)

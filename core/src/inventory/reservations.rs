@@ -393,6 +393,16 @@ impl Reservations {
         Ok(repaired)
     }
 
+    /// Creates the Redis counters of these rows where missing (a flash sale's pre-warm). An
+    /// existing counter is kept: it carries reservations PostgreSQL may not have committed yet.
+    pub async fn preload_counters(&self, rows: &[InventoryId]) -> Result<(), ApiError> {
+        let truth = reservation_store::available(&self.db, rows).await?;
+        if let Err(err) = counters::load_missing(&self.keys, &truth).await {
+            tracing::warn!(error = %err, "could not preload stock counters");
+        }
+        Ok(())
+    }
+
     /// Overwrites the counters of these rows with PostgreSQL's figures (after an admin changed
     /// the stock). Redis being down is fine: counters are rebuilt when next loaded.
     pub async fn resync_counters(&self, rows: &[InventoryId]) -> Result<(), ApiError> {

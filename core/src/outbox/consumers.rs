@@ -8,6 +8,7 @@ use sqlx::PgConnection;
 
 use super::relay::{Consumer, ConsumerError, HandleFuture};
 use crate::catalog::cache;
+use crate::flash_sales::settlement::TokenSettlement;
 use crate::kv::Redis;
 use crate::notifications::NotificationConsumer;
 use crate::state::AppState;
@@ -17,6 +18,7 @@ pub fn in_process(state: &AppState) -> Vec<Arc<dyn Consumer>> {
     vec![
         Arc::new(NotificationConsumer),
         Arc::new(CatalogCacheConsumer::new(state.redis.clone())),
+        Arc::new(TokenSettlement::new(state.redis.clone())),
     ]
 }
 

@@ -23,6 +23,8 @@ use sqlx::PgPool;
 use tower::ServiceExt;
 
 pub const PASSWORD: &str = "correct horse battery";
+/// The waiting room's shared secret in tests (the edge signs admissions with it).
+pub const ADMISSION_SECRET: &str = "test-admission-secret-shared-with-the-edge";
 
 pub struct TestApp {
     pub router: Router,
@@ -51,10 +53,18 @@ pub fn test_config_with(redis_url: &str, extra: &[(&str, String)]) -> Config {
     Config::from_lookup(move |name| match name {
         "REDIS_URL" => Some(redis_url.clone()),
         "REDIS_KEY_PREFIX" => Some(prefix.clone()),
+        "EDGESHOP_ADMISSION_KEY" => Some(ADMISSION_SECRET.to_owned()),
         _ => extra
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone()),
+            .map(|(_, v)| v.clone())
+            // The limits have a test of their own; elsewhere one test is many buyers at once.
+            .or_else(|| match name {
+                "EDGESHOP_RATE_LIMIT_PER_BUYER"
+                | "EDGESHOP_RATE_LIMIT_PER_IP"
+                | "EDGESHOP_MAX_CONCURRENT_CHECKOUTS" => Some("0".to_owned()),
+                _ => None,
+            }),
     })
     .expect("test config")
 }

@@ -225,6 +225,7 @@ fn scripted_core(
                 shipping_address_id: shared_model::ids::AddressId::new(3),
                 billing_address_id: None,
                 accept_price_changes: false,
+                admission_token: None,
             };
             Response::json(200, &checkout_view(&sent, catalog))
         }

@@ -44,6 +44,9 @@ pub struct InitiateCheckoutRequest {
     /// The buyer has seen the new prices and accepts them.
     #[serde(default)]
     pub accept_price_changes: bool,
+    /// The waiting room's admission, required when a line is on a live flash sale.
+    #[serde(default)]
+    pub admission_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ pub mod carts;
 pub mod catalog;
 pub mod checkout;
 pub mod error;
+pub mod flash_sales;
 pub mod inventory;
 pub mod orders;
 pub mod users;

@@ -1,0 +1,334 @@
+//! The hot copy of a sale in Redis: the pool of free purchase tokens with the claims on it, and
+//! the waiting room's queue with its admission cursor. Every key of one sale shares a hash tag,
+//! so each script touches one cluster slot. PostgreSQL's `flash_sale_tokens` is the record the
+//! pool is rebuilt from; the queue lives here alone.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+use shared_model::flash_sale::LOTTERY_SPAN;
+use shared_model::ids::{CheckoutId, FlashSaleId, UserId};
+
+use crate::kv::Redis;
+
+static CLAIM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/claim.lua")));
+static GIVE_BACK: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/give_back.lua")));
+static REBUILD: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rebuild.lua")));
+static ADMISSION: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/admission.lua")));
+static JOIN: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/join.lua")));
+
+/// The keys of one sale.
+#[derive(Debug, Clone)]
+pub struct SaleKeys {
+    base: String,
+}
+
+impl SaleKeys {
+    pub fn new(redis: &Redis, sale: FlashSaleId) -> Self {
+        SaleKeys {
+            base: redis.key(&format!("fs:{{{sale}}}:")),
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.base)
+    }
+
+    fn pool(&self) -> [String; 6] {
+        ["warm", "free", "buyers", "used", "claims", "deadlines"].map(|k| self.key(k))
+    }
+
+    fn queue(&self) -> [String; 4] {
+        ["joined", "early", "late", "cursor"].map(|k| self.key(k))
+    }
+}
+
+/// What the claim script decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    Claimed(Vec<i32>),
+    /// The pool is not in Redis (never loaded, or Redis lost it): rebuild, then ask again.
+    Cold,
+    /// This admission already bought.
+    Replayed,
+    /// The buyer already holds the sale's limit.
+    Limit,
+    SoldOut,
+}
+
+/// One checkout's claim on a sale's pool.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    pub checkout: CheckoutId,
+    pub user: UserId,
+    pub quantity: u32,
+    pub per_buyer_limit: u32,
+    pub admission: uuid::Uuid,
+    /// When the claim lapses unless sold (the checkout's reservation deadline).
+    pub deadline_ms: i64,
+}
+
+pub async fn claim(
+    redis: &Redis,
+    keys: &SaleKeys,
+    request: &ClaimRequest,
+) -> redis::RedisResult<ClaimOutcome> {
+    let mut conn = redis.connection().await?;
+    let mut call = CLAIM.prepare_invoke();
+    for key in keys.pool() {
+        call.key(key);
+    }
+    let answer: Vec<redis::Value> = call
+        .arg(request.checkout.to_string())
+        .arg(request.user.get())
+        .arg(request.quantity)
+        .arg(request.per_buyer_limit)
+        .arg(request.admission.to_string())
+        .arg(request.deadline_ms)
+        .invoke_async(&mut conn)
+        .await?;
+    let text = |v: &redis::Value| -> String { redis::from_redis_value(v).unwrap_or_default() };
+    match answer.split_first() {
+        Some((redis::Value::Int(1), tokens)) => Ok(ClaimOutcome::Claimed(
+            tokens.iter().filter_map(|t| text(t).parse().ok()).collect(),
+        )),
+        Some((_, [reason])) => Ok(match text(reason).as_str() {
+            "cold" => ClaimOutcome::Cold,
+            "replayed" => ClaimOutcome::Replayed,
+            "limit" => ClaimOutcome::Limit,
+            _ => ClaimOutcome::SoldOut,
+        }),
+        _ => Err(redis::RedisError::from((
+            redis::ErrorKind::TypeError,
+            "unexpected answer from the claim script",
+        ))),
+    }
+}
+
+/// Returns a checkout's claim to the pool; `forget_admission` lets its admission buy again.
+/// Answers the tokens returned (0 when the claim was already settled).
+pub async fn give_back(
+    redis: &Redis,
+    keys: &SaleKeys,
+    checkout: CheckoutId,
+    forget_admission: bool,
+) -> redis::RedisResult<u32> {
+    let mut conn = redis.connection().await?;
+    let mut call = GIVE_BACK.prepare_invoke();
+    for key in keys.pool() {
+        call.key(key);
+    }
+    call.arg(checkout.to_string())
+        .arg(if forget_admission { "1" } else { "0" })
+        .invoke_async(&mut conn)
+        .await
+}
+
+/// Forgets a sold checkout's claim: its tokens stay out of the pool for good.
+pub async fn sold(redis: &Redis, keys: &SaleKeys, checkout: CheckoutId) -> redis::RedisResult<()> {
+    let [_, _, _, _, claims, deadlines] = keys.pool();
+    let mut conn = redis.connection().await?;
+    redis::pipe()
+        .atomic()
+        .hdel(claims, checkout.to_string())
+        .ignore()
+        .zrem(deadlines, checkout.to_string())
+        .ignore()
+        .query_async(&mut conn)
+        .await
+}
+
+/// Claims whose deadline passed before `before_ms`, at most `limit`.
+pub async fn overdue_claims(
+    redis: &Redis,
+    keys: &SaleKeys,
+    before_ms: i64,
+    limit: isize,
+) -> redis::RedisResult<Vec<CheckoutId>> {
+    let [_, _, _, _, _, deadlines] = keys.pool();
+    let mut conn = redis.connection().await?;
+    let ids: Vec<String> = redis::cmd("ZRANGE")
+        .arg(deadlines)
+        .arg("-inf")
+        .arg(before_ms)
+        .arg("BYSCORE")
+        .arg("LIMIT")
+        .arg(0)
+        .arg(limit)
+        .query_async(&mut conn)
+        .await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| uuid::Uuid::parse_str(id).ok().map(CheckoutId))
+        .collect())
+}
+
+/// A token some checkout holds, as PostgreSQL records it.
+#[derive(Debug, Clone)]
+pub struct HeldToken {
+    pub token: i32,
+    pub user: i64,
+    pub admission: uuid::Uuid,
+    /// The claiming checkout while it runs; `None` once sold.
+    pub checkout: Option<uuid::Uuid>,
+    pub deadline_ms: i64,
+}
+
+/// Loads the pool from the record; `force` replaces a loaded pool. Answers the free tokens,
+/// or `None` when a loaded pool was kept.
+pub async fn rebuild(
+    redis: &Redis,
+    keys: &SaleKeys,
+    units: u32,
+    held: &[HeldToken],
+    used_admissions: &[uuid::Uuid],
+    force: bool,
+) -> redis::RedisResult<Option<u32>> {
+    let mut conn = redis.connection().await?;
+    let mut call = REBUILD.prepare_invoke();
+    for key in keys.pool() {
+        call.key(key);
+    }
+    call.arg(if force { "1" } else { "0" })
+        .arg(units)
+        .arg(held.len());
+    for h in held {
+        call.arg(h.token)
+            .arg(h.user)
+            .arg(h.admission.to_string())
+            .arg(h.checkout.map(|c| c.to_string()).unwrap_or_default())
+            .arg(h.deadline_ms);
+    }
+    for admission in used_admissions {
+        call.arg(admission.to_string());
+    }
+    let free: i64 = call.invoke_async(&mut conn).await?;
+    Ok(u32::try_from(free).ok())
+}
+
+/// Whether the pool is loaded, and how many tokens are free.
+pub async fn free_tokens(redis: &Redis, keys: &SaleKeys) -> redis::RedisResult<Option<u32>> {
+    let [warm, free, ..] = keys.pool();
+    let mut conn = redis.connection().await?;
+    let (warm, free): (bool, u32) = redis::pipe()
+        .exists(warm)
+        .scard(free)
+        .query_async(&mut conn)
+        .await?;
+    Ok(warm.then_some(free))
+}
+
+/// Where admission stands after advancing it to `now_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    pub admitted: u64,
+    pub early_joiners: u64,
+    pub early_threshold: u64,
+    pub late_joiners: u64,
+    pub sold_out: bool,
+}
+
+pub async fn advance_admission(
+    redis: &Redis,
+    keys: &SaleKeys,
+    now_ms: i64,
+    start_ms: i64,
+    rate_per_minute: u32,
+) -> redis::RedisResult<Admission> {
+    let [_, early, late, cursor] = keys.queue();
+    let [warm, free, ..] = keys.pool();
+    let mut conn = redis.connection().await?;
+    let answer: Vec<i64> = ADMISSION
+        .key(cursor)
+        .key(early)
+        .key(late)
+        .key(free)
+        .key(warm)
+        .arg(now_ms)
+        .arg(start_ms)
+        .arg(rate_per_minute)
+        .arg(LOTTERY_SPAN)
+        .invoke_async(&mut conn)
+        .await?;
+    let at = |i: usize| answer.get(i).copied().unwrap_or(0).max(0) as u64;
+    Ok(Admission {
+        admitted: at(0),
+        early_joiners: at(1),
+        early_threshold: at(2),
+        late_joiners: at(3),
+        sold_out: at(4) == 1,
+    })
+}
+
+/// What the join script decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Joined {
+    /// This buyer joined before; the signed ticket (empty while that first join signs it).
+    Existing(String),
+    Early(u64),
+    Late(u64),
+}
+
+pub async fn join(
+    redis: &Redis,
+    keys: &SaleKeys,
+    user: UserId,
+    ticket: uuid::Uuid,
+    lottery: u64,
+    before_start: bool,
+) -> redis::RedisResult<Joined> {
+    let [joined, early, late, cursor] = keys.queue();
+    let mut conn = redis.connection().await?;
+    let (kind, value): (String, String) = JOIN
+        .key(joined)
+        .key(early)
+        .key(late)
+        .key(cursor)
+        .arg(user.get())
+        .arg(ticket.to_string())
+        .arg(lottery)
+        .arg(if before_start { "1" } else { "0" })
+        .invoke_async(&mut conn)
+        .await?;
+    let number = || value.parse::<u64>().unwrap_or(0);
+    Ok(match kind.as_str() {
+        "existing" => Joined::Existing(value),
+        "early" => Joined::Early(number()),
+        _ => Joined::Late(number()),
+    })
+}
+
+/// Stores the signed ticket of a buyer who just joined, for their next join to find.
+pub async fn keep_ticket(
+    redis: &Redis,
+    keys: &SaleKeys,
+    user: UserId,
+    signed: &str,
+) -> redis::RedisResult<()> {
+    let [joined, ..] = keys.queue();
+    let mut conn = redis.connection().await?;
+    redis::cmd("HSET")
+        .arg(joined)
+        .arg(user.get())
+        .arg(signed)
+        .query_async(&mut conn)
+        .await
+}
+
+/// The signed ticket a buyer holds, if their join finished signing it.
+pub async fn ticket_of(
+    redis: &Redis,
+    keys: &SaleKeys,
+    user: UserId,
+) -> redis::RedisResult<Option<String>> {
+    let [joined, ..] = keys.queue();
+    let mut conn = redis.connection().await?;
+    let signed: Option<String> = redis::cmd("HGET")
+        .arg(joined)
+        .arg(user.get())
+        .query_async(&mut conn)
+        .await?;
+    Ok(signed.filter(|s| !s.is_empty()))
+}

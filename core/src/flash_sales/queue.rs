@@ -1,0 +1,137 @@
+//! The waiting room's core half (seed 8.2, layer 1): a buyer joins a sale's queue once and is
+//! given a signed ticket; the admission cursor advances at the sale's rate. The edge answers
+//! status polls by comparing the ticket with the cursor, so polls never reach the core.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use shared_model::api::flash_sales::QueueJoined;
+use shared_model::flash_sale::{AdmissionCursor, LOTTERY_SPAN, Place, QueueTicket};
+use shared_model::ids::UserId;
+
+use super::pool::{self, Joined, SaleKeys};
+use super::sales;
+use super::store::SaleRow;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Joins the buyer to the sale's queue, or answers the ticket they already have.
+pub async fn join(
+    state: &AppState,
+    sale: &SaleRow,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> ApiResult<QueueJoined> {
+    if sale.cancelled() || sale.ended(now) {
+        return Err(ApiError::conflict(
+            "sale_closed",
+            "the sale is cancelled or over",
+        ));
+    }
+    let keys = SaleKeys::new(&state.redis, sale.id());
+    let ticket_id = uuid::Uuid::new_v4();
+    let lottery = rand::thread_rng().gen_range(0..LOTTERY_SPAN);
+    let joined = pool::join(
+        &state.redis,
+        &keys,
+        user,
+        ticket_id,
+        lottery,
+        now < sale.starts_at,
+    )
+    .await
+    .map_err(sales::unavailable)?;
+    let place = match joined {
+        Joined::Existing(signed) => return existing(state, sale, user, signed).await,
+        Joined::Early(lottery) => Place::BeforeStart { lottery },
+        Joined::Late(arrival) => Place::AfterStart { arrival },
+    };
+    let ticket = QueueTicket {
+        sale: sale.id(),
+        user,
+        ticket_id,
+        place,
+        joined_at: now.timestamp(),
+    };
+    let signed = state
+        .flash_sales
+        .key
+        .sign_ticket(&ticket)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("signing a ticket: {e}")))?;
+    pool::keep_ticket(&state.redis, &keys, user, &signed)
+        .await
+        .map_err(sales::unavailable)?;
+    metrics::counter!("flash_sale_queue_joins_total").increment(1);
+    Ok(QueueJoined {
+        ticket: signed,
+        place,
+        starts_at: sale.starts_at,
+    })
+}
+
+/// The ticket of a buyer who joined before (their first join may still be signing it).
+async fn existing(
+    state: &AppState,
+    sale: &SaleRow,
+    user: UserId,
+    mut signed: String,
+) -> ApiResult<QueueJoined> {
+    let keys = SaleKeys::new(&state.redis, sale.id());
+    for _ in 0..40 {
+        if !signed.is_empty() {
+            let ticket = state
+                .flash_sales
+                .key
+                .verify_ticket(&signed, sale.id(), user)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("a stored ticket: {e}")))?;
+            return Ok(QueueJoined {
+                ticket: signed,
+                place: ticket.place,
+                starts_at: sale.starts_at,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        signed = pool::ticket_of(&state.redis, &keys, user)
+            .await
+            .map_err(sales::unavailable)?
+            .unwrap_or_default();
+    }
+    Err(ApiError::conflict(
+        "join_in_progress",
+        "this buyer's first join is still being processed; try again",
+    ))
+}
+
+/// The admission cursor, advanced to `now`.
+pub async fn cursor(
+    state: &AppState,
+    sale: &SaleRow,
+    now: DateTime<Utc>,
+) -> ApiResult<AdmissionCursor> {
+    let keys = SaleKeys::new(&state.redis, sale.id());
+    let closed = sale.cancelled() || sale.ended(now);
+    let settings = sale.settings();
+    let admission = pool::advance_admission(
+        &state.redis,
+        &keys,
+        now.timestamp_millis(),
+        sale.starts_at.timestamp_millis(),
+        settings.admission_rate_per_minute,
+    )
+    .await
+    .map_err(sales::unavailable)?;
+    Ok(AdmissionCursor {
+        flash_sale_id: sale.id(),
+        starts_at: sale.starts_at,
+        started: now >= sale.starts_at,
+        sold_out: admission.sold_out,
+        closed,
+        admitted: admission.admitted,
+        early_joiners: admission.early_joiners,
+        early_threshold: admission.early_threshold,
+        late_admitted: admission.admitted.saturating_sub(admission.early_joiners),
+        joined: admission.early_joiners + admission.late_joiners,
+        admission_rate_per_minute: settings.admission_rate_per_minute,
+    })
+}

@@ -1,0 +1,83 @@
+//! Settles purchase tokens as checkouts end, from the inventory events of their sagas: stock
+//! confirmed → the tokens are sold; stock released (the buyer walked away, the card was
+//! declined until the hold lapsed, the checkout was compensated) → the tokens go back to the
+//! pool for the next buyer in the waiting room. The record moves in the relay's transaction
+//! with the event's dedupe row, so a replayed event changes nothing.
+
+use shared_model::events::{EventEnvelope, EventPayload, EventType, topics};
+use shared_model::ids::CheckoutId;
+use sqlx::PgConnection;
+
+use super::pool::{self, SaleKeys};
+use super::store;
+use crate::kv::Redis;
+use crate::outbox::relay::{Consumer, ConsumerError, HandleFuture};
+
+pub struct TokenSettlement {
+    redis: Redis,
+}
+
+impl TokenSettlement {
+    pub const NAME: &'static str = "flash-sale-tokens";
+
+    pub fn new(redis: Redis) -> Self {
+        TokenSettlement { redis }
+    }
+}
+
+impl Consumer for TokenSettlement {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn topics(&self) -> &'static [&'static str] {
+        &[topics::INVENTORY]
+    }
+
+    fn handles(&self, event_type: &str) -> bool {
+        event_type == EventType::InventoryConfirmed.as_str()
+            || event_type == EventType::InventoryReleased.as_str()
+    }
+
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a EventEnvelope<EventPayload>,
+    ) -> HandleFuture<'a> {
+        Box::pin(async move {
+            let Some(saga) = event.saga_id else {
+                return Ok(());
+            };
+            let retry = |err: sqlx::Error| ConsumerError::retryable(err.to_string());
+            match &event.payload {
+                EventPayload::InventoryConfirmed(_) => {
+                    for (sale, checkout) in store::settle_sold(conn, saga).await.map_err(retry)? {
+                        // Only tidies Redis: the sweep drops a sold claim it finds later.
+                        let keys = SaleKeys::new(&self.redis, sale);
+                        if let Err(err) = pool::sold(&self.redis, &keys, CheckoutId(checkout)).await
+                        {
+                            tracing::warn!(error = %err, %checkout, "could not drop a sold claim from Redis");
+                        }
+                    }
+                }
+                EventPayload::InventoryReleased(_) => {
+                    for (sale, checkout) in
+                        store::settle_returned(conn, saga).await.map_err(retry)?
+                    {
+                        // The tokens must reach the pool, or nobody can buy them: a Redis
+                        // failure rolls the record back and the event is delivered again.
+                        let keys = SaleKeys::new(&self.redis, sale);
+                        pool::give_back(&self.redis, &keys, CheckoutId(checkout), false)
+                            .await
+                            .map_err(|e| {
+                                ConsumerError::retryable(format!("redis unavailable: {e}"))
+                            })?;
+                        metrics::counter!("flash_sale_tokens_returned_total").increment(1);
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,687 @@
+//! Flash sales through the HTTP API with real PostgreSQL, Redis and the sandbox gateway:
+//! scheduling, admissions, exactly `units` orders however buyers race and walk away, the pool
+//! rebuilt after Redis loses it, and the admission rate on a simulated clock.
+
+mod support;
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use edgeshop_core::flash_sales::pool::{self, Joined, SaleKeys};
+use edgeshop_core::outbox::relay::Relay;
+use serde_json::{Value, json};
+use shared_model::auth::Role;
+use shared_model::flash_sale::{AdmissionKey, AdmissionToken, LOTTERY_SPAN, Place, QueueTicket};
+use shared_model::ids::{FlashSaleId, UserId};
+use support::shop::{Shop, illinois};
+use support::{ADMISSION_SECRET, TestApp, TestUser};
+
+/// A shop with the small catalog and a signed-in buyer.
+async fn shop(db: sqlx::PgPool) -> Shop {
+    Shop::open(db, &[], Duration::from_secs(5), illinois()).await
+}
+
+fn key() -> AdmissionKey {
+    AdmissionKey::from_secret(ADMISSION_SECRET).unwrap()
+}
+
+/// What the edge hands an admitted buyer.
+fn admission(sale: &str, user: i64, expires_at: i64) -> String {
+    key()
+        .sign_admission(&AdmissionToken {
+            sale: FlashSaleId::new(sale.parse().unwrap()),
+            user: UserId::new(user),
+            ticket_id: uuid::Uuid::new_v4(),
+            expires_at,
+        })
+        .unwrap()
+}
+
+fn soon() -> i64 {
+    Utc::now().timestamp() + 300
+}
+
+async fn create_sale(app: &TestApp, admin: &TestUser, body: Value) -> Value {
+    let created = app
+        .post("/api/admin/flash-sales")
+        .bearer(&admin.token)
+        .json(&body)
+        .send()
+        .await;
+    created.expect(StatusCode::CREATED);
+    created.json
+}
+
+/// A buyer with an address, ready to check out.
+struct Buyer {
+    user: TestUser,
+    address: String,
+}
+
+async fn buyers(app: &TestApp, n: usize) -> Vec<Buyer> {
+    let mut all = Vec::with_capacity(n);
+    for _ in 0..n {
+        let user = app.user(Role::Customer).await;
+        let address = app
+            .post("/api/users/me/addresses")
+            .bearer(&user.token)
+            .json(&illinois())
+            .send()
+            .await
+            .json["addressId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        all.push(Buyer { user, address });
+    }
+    all
+}
+
+async fn initiate(
+    app: &TestApp,
+    buyer: &Buyer,
+    product: i64,
+    quantity: u32,
+    admission: Option<&str>,
+) -> support::TestResponse {
+    app.post("/api/checkout/initiate")
+        .bearer(&buyer.user.token)
+        .json(&json!({
+            "items": [{"productId": product.to_string(), "quantity": quantity}],
+            "shippingAddressId": buyer.address,
+            "admissionToken": admission,
+        }))
+        .send()
+        .await
+}
+
+async fn pay(app: &TestApp, buyer: &Buyer, checkout: &str, card: &str) -> support::TestResponse {
+    app.post(&format!("/api/checkout/{checkout}/pay"))
+        .bearer(&buyer.user.token)
+        .header("idempotency-key", &uuid::Uuid::new_v4().to_string())
+        .json(&json!({"paymentMethod": "CARD", "paymentToken": card}))
+        .send()
+        .await
+}
+
+/// Delivers the outbox to the core's own consumers, as a serving process's relay does.
+async fn relay(app: &TestApp) {
+    Relay::new(
+        app.db.clone(),
+        edgeshop_core::outbox::consumers::in_process(&app.state),
+    )
+    .deliver_pending()
+    .await
+    .unwrap();
+}
+
+async fn sale_view(app: &TestApp, sale: &str) -> Value {
+    let view = app.get(&format!("/api/flash-sales/{sale}")).send().await;
+    view.expect(StatusCode::OK);
+    view.json
+}
+
+async fn tokens_by_status(app: &TestApp, status: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM flash_sale_tokens WHERE status = $1")
+        .bind(status)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+fn started_a_second_ago() -> String {
+    (Utc::now() - chrono::Duration::seconds(1)).to_rfc3339()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_admin_schedules_changes_and_cancels_a_sale(db: sqlx::PgPool) {
+    let shop = shop(db).await;
+    let app = &shop.app;
+    let admin = app.user(Role::Admin).await;
+    let ember = shop.catalog.ember;
+    let in_an_hour = (Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let sale = |fields: Value| {
+        let mut body = json!({"productId": ember.to_string(), "units": 50, "salePrice": "9.99", "startsAt": in_an_hour});
+        for (k, v) in fields.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+
+    // Only admins, and only good settings.
+    app.post("/api/admin/flash-sales")
+        .bearer(&shop.buyer.token)
+        .json(&sale(json!({})))
+        .send()
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "admin_only");
+    for (bad, field) in [
+        (json!({"units": 0}), "units"),
+        (json!({"salePrice": "25.00"}), "salePrice"),
+        (json!({"salePrice": "-1"}), "salePrice"),
+        (json!({"perBuyerLimit": 0}), "perBuyerLimit"),
+        (json!({"endsAt": "2000-01-01T00:00:00Z"}), "endsAt"),
+        (
+            json!({"purchaseTokenTtlSeconds": 99999}),
+            "purchaseTokenTtlSeconds",
+        ),
+    ] {
+        let refused = app
+            .post("/api/admin/flash-sales")
+            .bearer(&admin.token)
+            .json(&sale(bad.clone()))
+            .send()
+            .await;
+        refused.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.text.contains(field), "{bad} → {}", refused.text);
+    }
+    app.post("/api/admin/flash-sales")
+        .bearer(&admin.token)
+        .json(&sale(json!({"productId": "999999"})))
+        .send()
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "product_not_found");
+
+    // Scheduled an hour out: upcoming, not yet pre-warmed, and the defaults of the seed.
+    let created = create_sale(app, &admin, sale(json!({}))).await;
+    let id = created["flashSaleId"].as_str().unwrap().to_owned();
+    assert_eq!(created["status"], "UPCOMING");
+    assert_eq!(created["perBuyerLimit"], 1);
+    assert_eq!(created["admissionRatePerMinute"], 1000);
+    assert_eq!(created["purchaseTokenTtlSeconds"], 300);
+    assert!(created["prewarmedAt"].is_null());
+
+    let changed = app
+        .patch(&format!("/api/admin/flash-sales/{id}"))
+        .bearer(&admin.token)
+        .json(&json!({"units": 40, "salePrice": "8.99"}))
+        .send()
+        .await;
+    changed.expect(StatusCode::OK);
+    assert_eq!(
+        (
+            changed.json["units"].as_u64(),
+            changed.json["salePrice"].as_str()
+        ),
+        (Some(40), Some("8.99"))
+    );
+
+    let warmed = app
+        .post(&format!("/api/admin/flash-sales/{id}/prewarm"))
+        .bearer(&admin.token)
+        .send()
+        .await;
+    warmed.expect(StatusCode::OK);
+    assert!(warmed.json["prewarmedAt"].is_string());
+    let public = sale_view(app, &id).await;
+    assert_eq!(
+        (public["unitsLeft"].as_u64(), public["soldOut"].as_bool()),
+        (Some(40), Some(false))
+    );
+
+    // An hour out, the item still sells as usual, at its usual price; from 30 minutes before
+    // the start the sale governs it, and before the start nobody buys it.
+    let two = buyers(app, 2).await;
+    let usual = initiate(app, &two[0], ember, 1, None).await;
+    usual.expect(StatusCode::CREATED);
+    assert_eq!(usual.json["items"][0]["unitPrice"], "19.99");
+    let in_ten_minutes = (Utc::now() + chrono::Duration::minutes(10)).to_rfc3339();
+    app.patch(&format!("/api/admin/flash-sales/{id}"))
+        .bearer(&admin.token)
+        .json(&json!({"startsAt": in_ten_minutes}))
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    let admitted = admission(&id, two[1].user.user_id, soon());
+    initiate(app, &two[1], ember, 1, Some(&admitted))
+        .await
+        .expect_error(StatusCode::CONFLICT, "sale_not_started");
+
+    let cancelled = app
+        .post(&format!("/api/admin/flash-sales/{id}/cancel"))
+        .bearer(&admin.token)
+        .send()
+        .await;
+    cancelled.expect(StatusCode::OK);
+    assert_eq!(cancelled.json["status"], "CANCELLED");
+    app.post(&format!("/api/flash-sales/{id}/queue"))
+        .bearer(&shop.buyer.token)
+        .send()
+        .await
+        .expect_error(StatusCode::CONFLICT, "sale_closed");
+    app.get("/api/flash-sales/424242")
+        .send()
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "flash_sale_not_found");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn admissions_are_checked_and_each_buys_once(db: sqlx::PgPool) {
+    let shop = shop(db).await;
+    let app = &shop.app;
+    let admin = app.user(Role::Admin).await;
+    let ember = shop.catalog.ember;
+    let sale = create_sale(
+        app,
+        &admin,
+        json!({"productId": ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": started_a_second_ago(), "perBuyerLimit": 1}),
+    )
+    .await;
+    let id = sale["flashSaleId"].as_str().unwrap().to_owned();
+    let all = buyers(app, 2).await;
+    let (alice, bob) = (&all[0], &all[1]);
+
+    initiate(app, alice, ember, 1, None)
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "admission_required");
+    let forged = AdmissionKey::from_secret("some-other-secret-the-edge-never-had!!")
+        .unwrap()
+        .sign_admission(&AdmissionToken {
+            sale: FlashSaleId::new(id.parse().unwrap()),
+            user: UserId::new(alice.user.user_id),
+            ticket_id: uuid::Uuid::new_v4(),
+            expires_at: soon(),
+        })
+        .unwrap();
+    for refused in [
+        forged,
+        admission(&id, bob.user.user_id, soon()),
+        admission(&id, alice.user.user_id, Utc::now().timestamp() - 1),
+        admission("424242", alice.user.user_id, soon()),
+        "not-a-token".to_owned(),
+    ] {
+        initiate(app, alice, ember, 1, Some(&refused))
+            .await
+            .expect_error(StatusCode::FORBIDDEN, "admission_invalid");
+    }
+    let good = admission(&id, alice.user.user_id, soon());
+    initiate(app, alice, ember, 2, Some(&good))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    let bought = initiate(app, alice, ember, 1, Some(&good)).await;
+    bought.expect(StatusCode::CREATED);
+    // The sale's price, not the catalog's.
+    assert_eq!(bought.json["items"][0]["unitPrice"], "9.99");
+    // The same admission again: refused, whoever holds it.
+    initiate(app, alice, ember, 1, Some(&good))
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "admission_used");
+    // A second admission (another device) for the same buyer: the limit holds.
+    let second = admission(&id, alice.user.user_id, soon());
+    initiate(app, alice, ember, 1, Some(&second))
+        .await
+        .expect_error(StatusCode::CONFLICT, "buyer_limit_reached");
+    assert_eq!(sale_view(app, &id).await["unitsLeft"], 4);
+    assert_eq!(tokens_by_status(app, "CLAIMED").await, 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn exactly_the_units_are_sold_however_buyers_race_and_walk_away(db: sqlx::PgPool) {
+    let shop = Shop::open(db, &[], Duration::from_secs(5), illinois()).await;
+    let app = &shop.app;
+    let admin = app.user(Role::Admin).await;
+    let ember = shop.catalog.ember;
+    const UNITS: usize = 8;
+    let sale = create_sale(
+        app,
+        &admin,
+        json!({"productId": ember.to_string(), "units": UNITS, "salePrice": "9.99",
+               "startsAt": started_a_second_ago(), "purchaseTokenTtlSeconds": 2}),
+    )
+    .await;
+    let id = sale["flashSaleId"].as_str().unwrap().to_owned();
+    let everyone = buyers(app, 30).await;
+    let admissions: Vec<String> = everyone
+        .iter()
+        .map(|b| admission(&id, b.user.user_id, soon()))
+        .collect();
+
+    // Round one: everyone at once. Five pay, two are declined, one walks away.
+    let race = |who: Vec<usize>| {
+        let everyone = &everyone;
+        let admissions = &admissions;
+        async move {
+            let answers = futures_util::future::join_all(who.iter().map(|&i| async move {
+                (
+                    i,
+                    initiate(app, &everyone[i], ember, 1, Some(&admissions[i])).await,
+                )
+            }))
+            .await;
+            let mut won = Vec::new();
+            for (i, answer) in answers {
+                match answer.status {
+                    StatusCode::CREATED => {
+                        won.push((i, answer.json["checkoutId"].as_str().unwrap().to_owned()))
+                    }
+                    _ => {
+                        answer.expect_error(StatusCode::CONFLICT, "sold_out");
+                    }
+                }
+            }
+            won
+        }
+    };
+    let won = race((0..everyone.len()).collect()).await;
+    assert_eq!(won.len(), UNITS, "exactly one winner per unit");
+    assert_eq!(sale_view(app, &id).await["soldOut"], true);
+    for (n, (i, checkout)) in won.iter().enumerate() {
+        if n < 5 {
+            pay(app, &everyone[*i], checkout, "tok_visa")
+                .await
+                .expect(StatusCode::OK);
+        } else if n < 7 {
+            pay(app, &everyone[*i], checkout, "tok_chargeDeclined")
+                .await
+                .expect(StatusCode::PAYMENT_REQUIRED);
+        }
+    }
+    relay(app).await;
+    assert_eq!(tokens_by_status(app, "SOLD").await, 5);
+
+    // The declined and the absent lose their hold when it lapses; their units are sold again.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let swept = edgeshop_core::checkout::jobs::sweep_expired(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(swept.expired_checkouts, 3);
+    relay(app).await;
+    assert_eq!(tokens_by_status(app, "RETURNED").await, 3);
+    assert_eq!(sale_view(app, &id).await["unitsLeft"], 3);
+
+    let winners: Vec<usize> = won.iter().map(|(i, _)| *i).collect();
+    let rest: Vec<usize> = (0..everyone.len())
+        .filter(|i| !winners.contains(i))
+        .collect();
+    let second = race(rest).await;
+    assert_eq!(
+        second.len(),
+        3,
+        "the three returned units, to three more buyers"
+    );
+    for (i, checkout) in &second {
+        pay(app, &everyone[*i], checkout, "tok_visa")
+            .await
+            .expect(StatusCode::OK);
+    }
+    relay(app).await;
+
+    let confirmed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM orders o JOIN order_items i ON i.order_id = o.order_id
+          WHERE i.product_id = $1 AND o.status = 'CONFIRMED'",
+    )
+    .bind(ember)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(confirmed, UNITS as i64, "exactly the units, never more");
+    assert_eq!(tokens_by_status(app, "SOLD").await, UNITS as i64);
+    assert_eq!(tokens_by_status(app, "CLAIMED").await, 0);
+    let (total, reserved): (i32, i32) = sqlx::query_as(
+        "SELECT quantity_total, quantity_reserved FROM inventory WHERE product_id = $1",
+    )
+    .bind(ember)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!((total, reserved), (100 - UNITS as i32, 0));
+    let view = sale_view(app, &id).await;
+    assert_eq!(
+        (view["unitsSold"].as_u64(), view["unitsLeft"].as_u64()),
+        (Some(UNITS as u64), Some(0))
+    );
+    assert_eq!(view["status"], "SOLD_OUT");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_pool_is_rebuilt_from_the_record_when_redis_loses_it(db: sqlx::PgPool) {
+    let shop = shop(db).await;
+    let app = &shop.app;
+    let admin = app.user(Role::Admin).await;
+    let ember = shop.catalog.ember;
+    let sale = create_sale(
+        app,
+        &admin,
+        json!({"productId": ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": started_a_second_ago()}),
+    )
+    .await;
+    let id = sale["flashSaleId"].as_str().unwrap().to_owned();
+    let all = buyers(app, 4).await;
+    let sold = initiate(
+        app,
+        &all[0],
+        ember,
+        1,
+        Some(&admission(&id, all[0].user.user_id, soon())),
+    )
+    .await;
+    sold.expect(StatusCode::CREATED);
+    pay(
+        app,
+        &all[0],
+        sold.json["checkoutId"].as_str().unwrap(),
+        "tok_visa",
+    )
+    .await
+    .expect(StatusCode::OK);
+    initiate(
+        app,
+        &all[1],
+        ember,
+        1,
+        Some(&admission(&id, all[1].user.user_id, soon())),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    relay(app).await;
+
+    // Redis forgets everything of this shop (a restart without persistence).
+    let mut conn = app.state.redis.connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}*", app.state.redis.prefix()))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    // The next claim rebuilds the pool: one sold, one held, three free; the buyer who bought
+    // is still at the limit.
+    initiate(
+        app,
+        &all[0],
+        ember,
+        1,
+        Some(&admission(&id, all[0].user.user_id, soon())),
+    )
+    .await
+    .expect_error(StatusCode::CONFLICT, "buyer_limit_reached");
+    assert_eq!(sale_view(app, &id).await["unitsLeft"], 3);
+    initiate(
+        app,
+        &all[2],
+        ember,
+        1,
+        Some(&admission(&id, all[2].user.user_id, soon())),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    assert_eq!(sale_view(app, &id).await["unitsLeft"], 2);
+    let held: Vec<i32> = sqlx::query_scalar(
+        "SELECT token FROM flash_sale_tokens WHERE status IN ('CLAIMED', 'SOLD') ORDER BY token",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let mut distinct = held.clone();
+    distinct.dedup();
+    assert_eq!(
+        (held.len(), distinct.len()),
+        (3, 3),
+        "no token held twice: {held:?}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn buyers_join_once_and_early_joiners_are_shuffled(db: sqlx::PgPool) {
+    let shop = shop(db).await;
+    let app = &shop.app;
+    let admin = app.user(Role::Admin).await;
+    let in_a_minute = (Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+    let sale = create_sale(
+        app,
+        &admin,
+        json!({"productId": shop.catalog.ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": in_a_minute}),
+    )
+    .await;
+    let id: i64 = sale["flashSaleId"].as_str().unwrap().parse().unwrap();
+    let join = |token: String| async move {
+        let joined = app
+            .post(&format!("/api/flash-sales/{id}/queue"))
+            .bearer(&token)
+            .send()
+            .await;
+        joined.expect(StatusCode::OK);
+        joined.json
+    };
+    let first = join(shop.buyer.token.clone()).await;
+    let again = join(shop.buyer.token.clone()).await;
+    assert_eq!(
+        first["ticket"], again["ticket"],
+        "a second join is the same ticket"
+    );
+    let ticket: QueueTicket = key()
+        .verify_ticket(
+            first["ticket"].as_str().unwrap(),
+            FlashSaleId::new(id),
+            UserId::new(shop.buyer.user_id),
+        )
+        .unwrap();
+    assert!(matches!(ticket.place, Place::BeforeStart { lottery } if lottery < LOTTERY_SPAN));
+    app.post(&format!("/api/flash-sales/{id}/queue"))
+        .send()
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "missing_token");
+
+    let cursor = app
+        .get(&format!("/api/flash-sales/{id}/admission"))
+        .send()
+        .await;
+    cursor.expect(StatusCode::OK);
+    assert_eq!(
+        (
+            cursor.json["started"].as_bool(),
+            cursor.json["joined"].as_u64()
+        ),
+        (Some(false), Some(1))
+    );
+}
+
+/// Joins `n` buyers straight into the queue, as the join route does.
+async fn join_many(
+    app: &TestApp,
+    keys: &SaleKeys,
+    from: i64,
+    n: i64,
+    before_start: bool,
+) -> Vec<Place> {
+    let mut places = Vec::new();
+    for user in from..from + n {
+        let lottery = rand::random::<u64>() % LOTTERY_SPAN;
+        let joined = pool::join(
+            &app.state.redis,
+            keys,
+            UserId::new(user),
+            uuid::Uuid::new_v4(),
+            lottery,
+            before_start,
+        )
+        .await
+        .unwrap();
+        places.push(match joined {
+            Joined::Early(lottery) => Place::BeforeStart { lottery },
+            Joined::Late(arrival) => Place::AfterStart { arrival },
+            Joined::Existing(_) => panic!("joined twice"),
+        });
+    }
+    places
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn admission_holds_its_rate_over_a_simulated_minute(db: sqlx::PgPool) {
+    let app = TestApp::new(db).await;
+    let keys = SaleKeys::new(&app.state.redis, FlashSaleId::new(77));
+    let start: DateTime<Utc> = Utc::now();
+    let start_ms = start.timestamp_millis();
+    const RATE: u32 = 600;
+    let early = join_many(&app, &keys, 1, 300, true).await;
+    // The clock runs in 100 ms steps: a minute of admissions in a moment.
+    let at =
+        |ms: i64| pool::advance_admission(&app.state.redis, &keys, start_ms + ms, start_ms, RATE);
+    let first = at(0).await.unwrap();
+    assert_eq!((first.admitted, first.early_joiners), (0, 300));
+    let late = join_many(&app, &keys, 1000, 2000, true).await;
+    assert!(
+        late.iter().all(|p| matches!(p, Place::AfterStart { .. })),
+        "the early count is fixed at the start"
+    );
+    let mut admitted_at_20s = None;
+    for step in 1..=600 {
+        let admission = at(step * 100).await.unwrap();
+        if step == 200 {
+            admitted_at_20s = Some(admission);
+        }
+    }
+    let minute = at(60_000).await.unwrap();
+    let expected = f64::from(RATE);
+    assert!(
+        (minute.admitted as f64 - expected).abs() <= expected * 0.05,
+        "{} admitted in a minute at {RATE}/min",
+        minute.admitted
+    );
+    // 20 s in, 200 admitted, all of them early joiners: exactly those at or under the threshold.
+    let twenty = admitted_at_20s.unwrap();
+    let under = early
+        .iter()
+        .filter(
+            |p| matches!(p, Place::BeforeStart { lottery } if *lottery <= twenty.early_threshold),
+        )
+        .count() as u64;
+    assert_eq!(under, twenty.admitted);
+    // Past the early joiners, late ones go in by arrival.
+    assert_eq!(minute.early_threshold, LOTTERY_SPAN);
+    assert!(minute.admitted > 300);
+
+    // With every token held, admission stops; it resumes when one comes back.
+    let mut conn = app.state.redis.connection().await.unwrap();
+    let warm = format!("{}fs:{{77}}:warm", app.state.redis.prefix());
+    let _: () = redis::cmd("SET")
+        .arg(&warm)
+        .arg("1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let stopped = at(120_000).await.unwrap();
+    assert_eq!(
+        stopped.admitted, minute.admitted,
+        "sold out: nobody more is admitted"
+    );
+    assert!(stopped.sold_out);
+    let free = format!("{}fs:{{77}}:free", app.state.redis.prefix());
+    let _: () = redis::cmd("SADD")
+        .arg(&free)
+        .arg(1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let resumed = at(126_000).await.unwrap();
+    assert_eq!(
+        resumed.admitted,
+        minute.admitted + 60,
+        "six seconds at 600/min"
+    );
+}

@@ -1,0 +1,395 @@
+//! Flash sales (seed 8.2): the waiting room's queue tickets and admission tokens, and the
+//! arithmetic of admission that the edge and the core must agree on.
+//!
+//! A buyer joins the queue once per sale and gets a signed [`QueueTicket`]. Buyers who join
+//! before the start draw a lottery number, and are admitted in lottery order (a random shuffle:
+//! arriving first before the start is no advantage, so bots gain nothing by hammering the
+//! start); later joiners are admitted by arrival. The core publishes an [`AdmissionCursor`]
+//! that advances at the sale's rate; the edge compares a ticket with the cursor it cached, so a
+//! status poll costs the core nothing. An admitted buyer gets an [`AdmissionToken`], bound to
+//! the buyer and the sale, short-lived, and good for one checkout.
+//!
+//! Tickets and tokens are signed with HMAC-SHA-256 under a key the edge and the core share.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::ModelError;
+use crate::ids::{FlashSaleId, UserId};
+
+/// Lottery numbers are below 2^53, so JSON numbers and Redis scores hold them exactly.
+pub const LOTTERY_SPAN: u64 = 1 << 53;
+/// Shortest admission secret accepted (characters).
+pub const MIN_KEY_LEN: usize = 32;
+/// How long an admitted buyer has to start their checkout.
+pub const ADMISSION_TTL_SECONDS: i64 = 300;
+/// Longest signed ticket or token accepted, before any decoding.
+const MAX_SIGNED_LEN: usize = 1024;
+
+const TICKET: &str = "fst1";
+const ADMISSION: &str = "fsa1";
+
+/// The shared HMAC key, derived from the configured secret text.
+#[derive(Clone)]
+pub struct AdmissionKey([u8; 32]);
+
+impl std::fmt::Debug for AdmissionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdmissionKey(..)")
+    }
+}
+
+impl AdmissionKey {
+    pub fn from_secret(secret: &str) -> Result<Self, ModelError> {
+        let secret = secret.trim();
+        if secret.len() < MIN_KEY_LEN {
+            return Err(ModelError::invalid(
+                "admissionKey",
+                format!("must be at least {MIN_KEY_LEN} characters"),
+            ));
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(b"edgeshop flash-sale admission v1\n");
+        hasher.update(secret.as_bytes());
+        Ok(AdmissionKey(hasher.finalize().into()))
+    }
+
+    fn mac(&self, signed: &str) -> Hmac<Sha256> {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(signed.as_bytes());
+        mac
+    }
+
+    fn sign<T: Serialize>(&self, kind: &str, payload: &T) -> Result<String, ModelError> {
+        let json = serde_json::to_vec(payload).map_err(|_| ModelError::Token("unserialisable"))?;
+        let mut token = format!("{kind}.{}", URL_SAFE_NO_PAD.encode(json));
+        let tag = self.mac(&token).finalize().into_bytes();
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(tag));
+        Ok(token)
+    }
+
+    fn verify<T: DeserializeOwned>(&self, kind: &str, token: &str) -> Result<T, ModelError> {
+        if token.len() > MAX_SIGNED_LEN {
+            return Err(ModelError::Token("too long"));
+        }
+        let (signed, tag) = token
+            .rsplit_once('.')
+            .ok_or(ModelError::Token("malformed"))?;
+        let (found_kind, payload) = signed
+            .split_once('.')
+            .ok_or(ModelError::Token("malformed"))?;
+        if found_kind != kind {
+            return Err(ModelError::Token("not this kind of token"));
+        }
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| ModelError::Token("malformed signature"))?;
+        self.mac(signed)
+            .verify_slice(&tag)
+            .map_err(|_| ModelError::Token("bad signature"))?;
+        let json = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| ModelError::Token("malformed payload"))?;
+        serde_json::from_slice(&json).map_err(|_| ModelError::Token("malformed payload"))
+    }
+
+    pub fn sign_ticket(&self, ticket: &QueueTicket) -> Result<String, ModelError> {
+        self.sign(TICKET, ticket)
+    }
+
+    /// A ticket of `sale` this key signed for `user`. Tickets do not expire: a sale's queue
+    /// lasts as long as the sale.
+    pub fn verify_ticket(
+        &self,
+        token: &str,
+        sale: FlashSaleId,
+        user: UserId,
+    ) -> Result<QueueTicket, ModelError> {
+        let ticket: QueueTicket = self.verify(TICKET, token)?;
+        if ticket.sale != sale {
+            return Err(ModelError::Token("a ticket of another sale"));
+        }
+        if ticket.user != user {
+            return Err(ModelError::Token("someone else's ticket"));
+        }
+        Ok(ticket)
+    }
+
+    pub fn sign_admission(&self, admission: &AdmissionToken) -> Result<String, ModelError> {
+        self.sign(ADMISSION, admission)
+    }
+
+    /// An admission to `sale` this key signed for `user`, not yet expired at `now_unix`.
+    /// Whether it was already used is the core's to check.
+    pub fn verify_admission(
+        &self,
+        token: &str,
+        sale: FlashSaleId,
+        user: UserId,
+        now_unix: i64,
+    ) -> Result<AdmissionToken, ModelError> {
+        let admission: AdmissionToken = self.verify(ADMISSION, token)?;
+        if admission.sale != sale {
+            return Err(ModelError::Token("an admission to another sale"));
+        }
+        if admission.user != user {
+            return Err(ModelError::Token("someone else's admission"));
+        }
+        if admission.expires_at <= now_unix {
+            return Err(ModelError::Token("expired"));
+        }
+        Ok(admission)
+    }
+}
+
+/// Where a ticket stands in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "joined")]
+pub enum Place {
+    /// Joined before the start: admitted in the order of this random number.
+    BeforeStart { lottery: u64 },
+    /// Joined after the start: admitted after every early joiner, by arrival (0-based).
+    AfterStart { arrival: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueTicket {
+    pub sale: FlashSaleId,
+    pub user: UserId,
+    /// Names the ticket; the admission it earns carries it, so each ticket buys once.
+    pub ticket_id: uuid::Uuid,
+    pub place: Place,
+    pub joined_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionToken {
+    pub sale: FlashSaleId,
+    pub user: UserId,
+    /// The ticket admitted; the core refuses a second checkout with it.
+    pub ticket_id: uuid::Uuid,
+    pub expires_at: i64,
+}
+
+impl AdmissionToken {
+    /// The admission a ticket earns once the cursor passes it.
+    pub fn for_ticket(ticket: &QueueTicket, now_unix: i64) -> Self {
+        AdmissionToken {
+            sale: ticket.sale,
+            user: ticket.user,
+            ticket_id: ticket.ticket_id,
+            expires_at: now_unix + ADMISSION_TTL_SECONDS,
+        }
+    }
+}
+
+/// How far admission has come, as the core publishes it (`GET /api/flash-sales/{id}/admission`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdmissionCursor {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub flash_sale_id: FlashSaleId,
+    pub starts_at: DateTime<Utc>,
+    /// Whether the sale has started (admission runs only then).
+    pub started: bool,
+    /// No purchase token is free: nobody else is admitted until one comes back.
+    pub sold_out: bool,
+    /// The sale was cancelled or is over: nobody is admitted.
+    pub closed: bool,
+    /// Buyers admitted so far, early joiners first.
+    pub admitted: u64,
+    /// Buyers who joined before the start (fixed once the sale starts).
+    pub early_joiners: u64,
+    /// Early joiners with a lottery number up to this one are admitted.
+    pub early_threshold: u64,
+    /// Late joiners with an arrival number below this one are admitted.
+    pub late_admitted: u64,
+    /// Buyers in the queue, admitted or not.
+    pub joined: u64,
+    pub admission_rate_per_minute: u32,
+}
+
+impl AdmissionCursor {
+    /// Whether this cursor admits the ticket.
+    pub fn admits(&self, ticket: &QueueTicket) -> bool {
+        if !self.started || self.closed {
+            return false;
+        }
+        match ticket.place {
+            Place::BeforeStart { lottery } => self.admitted > 0 && lottery <= self.early_threshold,
+            Place::AfterStart { arrival } => arrival < self.late_admitted,
+        }
+    }
+
+    /// Buyers still ahead of the ticket (estimated for early joiners, whose exact rank only
+    /// the core's sorted set knows); `None` before the start, when the lottery is not drawn.
+    pub fn ahead_of(&self, ticket: &QueueTicket) -> Option<u64> {
+        if !self.started {
+            return None;
+        }
+        if self.admits(ticket) {
+            return Some(0);
+        }
+        let rank = match ticket.place {
+            Place::BeforeStart { lottery } => {
+                // The lottery is uniform, so its fraction of the span estimates the rank.
+                (u128::from(lottery) * u128::from(self.early_joiners) / u128::from(LOTTERY_SPAN))
+                    as u64
+            }
+            Place::AfterStart { arrival } => self.early_joiners.saturating_add(arrival),
+        };
+        Some(rank.saturating_sub(self.admitted).saturating_add(1))
+    }
+
+    /// Seconds until `ahead` more buyers are admitted at the sale's rate.
+    pub fn wait_seconds(&self, ahead: u64) -> u64 {
+        let rate = u64::from(self.admission_rate_per_minute.max(1));
+        (ahead.saturating_mul(60)).div_ceil(rate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> AdmissionKey {
+        AdmissionKey::from_secret("a-development-admission-secret-of-some-length").unwrap()
+    }
+
+    fn ticket(place: Place) -> QueueTicket {
+        QueueTicket {
+            sale: FlashSaleId::new(7),
+            user: UserId::new(42),
+            ticket_id: uuid::Uuid::from_u128(1),
+            place,
+            joined_at: 1_700_000_000,
+        }
+    }
+
+    fn cursor(admitted: u64, early: u64, threshold: u64, late: u64) -> AdmissionCursor {
+        AdmissionCursor {
+            flash_sale_id: FlashSaleId::new(7),
+            starts_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            started: true,
+            sold_out: false,
+            closed: false,
+            admitted,
+            early_joiners: early,
+            early_threshold: threshold,
+            late_admitted: late,
+            joined: early + late + 10,
+            admission_rate_per_minute: 600,
+        }
+    }
+
+    #[test]
+    fn a_signed_ticket_verifies_for_its_buyer_and_sale_only() {
+        let t = ticket(Place::AfterStart { arrival: 3 });
+        let signed = key().sign_ticket(&t).unwrap();
+        assert_eq!(key().verify_ticket(&signed, t.sale, t.user).unwrap(), t);
+        assert!(
+            key()
+                .verify_ticket(&signed, t.sale, UserId::new(43))
+                .is_err()
+        );
+        assert!(
+            key()
+                .verify_ticket(&signed, FlashSaleId::new(8), t.user)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn forged_tampered_and_mistyped_tokens_are_refused() {
+        let t = ticket(Place::AfterStart { arrival: 3 });
+        let signed = key().sign_ticket(&t).unwrap();
+        let other =
+            AdmissionKey::from_secret("another-admission-secret-entirely-different").unwrap();
+        assert!(other.verify_ticket(&signed, t.sale, t.user).is_err());
+        // A better place, same signature.
+        let (head, tag) = signed.rsplit_once('.').unwrap();
+        let better = ticket(Place::AfterStart { arrival: 0 });
+        let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&better).unwrap());
+        let forged = format!("{TICKET}.{forged_payload}.{tag}");
+        assert_ne!(head, format!("{TICKET}.{forged_payload}"));
+        assert!(key().verify_ticket(&forged, t.sale, t.user).is_err());
+        // A ticket is not an admission, whatever it contains.
+        assert!(key().verify_admission(&signed, t.sale, t.user, 0).is_err());
+        assert!(key().verify_ticket("", t.sale, t.user).is_err());
+        assert!(
+            key()
+                .verify_ticket(&"x".repeat(5000), t.sale, t.user)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn admissions_expire_and_stay_with_their_buyer() {
+        let t = ticket(Place::BeforeStart { lottery: 5 });
+        let admission = AdmissionToken::for_ticket(&t, 1_000);
+        let signed = key().sign_admission(&admission).unwrap();
+        let ok = key()
+            .verify_admission(&signed, t.sale, t.user, 1_000 + ADMISSION_TTL_SECONDS - 1)
+            .unwrap();
+        assert_eq!(ok.ticket_id, t.ticket_id);
+        assert!(
+            key()
+                .verify_admission(&signed, t.sale, t.user, 1_000 + ADMISSION_TTL_SECONDS)
+                .is_err()
+        );
+        assert!(
+            key()
+                .verify_admission(&signed, t.sale, UserId::new(1), 1_000)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(AdmissionKey::from_secret("short").is_err());
+    }
+
+    #[test]
+    fn early_joiners_go_in_lottery_order_then_late_joiners_by_arrival() {
+        let low = ticket(Place::BeforeStart { lottery: 10 });
+        let high = ticket(Place::BeforeStart { lottery: 1 << 50 });
+        let late = ticket(Place::AfterStart { arrival: 0 });
+        let nobody_yet = cursor(0, 100, 0, 0);
+        assert!(!nobody_yet.admits(&low));
+        let some_early = cursor(1, 100, 10, 0);
+        assert!(some_early.admits(&low) && !some_early.admits(&high) && !some_early.admits(&late));
+        let all_early = cursor(101, 100, LOTTERY_SPAN, 1);
+        assert!(all_early.admits(&high) && all_early.admits(&late));
+        assert!(!all_early.admits(&ticket(Place::AfterStart { arrival: 1 })));
+        let mut not_started = all_early.clone();
+        not_started.started = false;
+        assert!(!not_started.admits(&low));
+        assert_eq!(not_started.ahead_of(&low), None);
+        let mut closed = all_early;
+        closed.closed = true;
+        assert!(!closed.admits(&late));
+    }
+
+    #[test]
+    fn the_wait_follows_the_rate() {
+        let c = cursor(10, 100, 10, 0);
+        // An arrival behind every early joiner: 100 early + 5 arrivals, 10 admitted.
+        let late = ticket(Place::AfterStart { arrival: 5 });
+        assert_eq!(c.ahead_of(&late), Some(96));
+        assert_eq!(c.wait_seconds(96), 10);
+        let middle = ticket(Place::BeforeStart {
+            lottery: LOTTERY_SPAN / 2,
+        });
+        assert_eq!(c.ahead_of(&middle), Some(41));
+    }
+}
