@@ -59,13 +59,15 @@ for _ in $(seq 1 60); do curl -sf "$core_url/healthz" >/dev/null && break; sleep
 # The edge verifies buyers' tokens with the core's public key (the JWKS `x`).
 key=$(curl -sf "$core_url/.well-known/jwks.json" | sed -n 's/.*"x":"\([^"]*\)".*/\1/p')
 [ -n "$key" ] || { say "the core did not publish its token key at $core_url/.well-known/jwks.json"; exit 1; }
+# The waiting room's secret, which the core generated on its first start.
+admission="${EDGESHOP_ADMISSION_KEY:-$(cat "$EDGESHOP_ADMISSION_KEY_FILE")}"
 case "$EDGESHOP_EDGE" in
   workers)
     source scripts/edge-toolchain.sh
     ensure_edge_toolchain
     say "storefront edge (Cloudflare Worker under wrangler dev): http://127.0.0.1:8787"
     wrangler dev --ip 127.0.0.1 --port 8787 --var "CORE_URL:$core_url" --var "EDGE_JWT_PUBLIC_KEY:$key" \
-      --var "EDGE_SECRET:$EDGESHOP_EDGE_SECRET"
+      --var "EDGE_SECRET:$EDGESHOP_EDGE_SECRET" --var "ADMISSION_KEY:$admission"
     ;;
   spin)
     ensure_rust_targets
@@ -73,7 +75,7 @@ case "$EDGESHOP_EDGE" in
     cargo build --release -p edgeshop-edge-spin --target wasm32-wasip2
     say "storefront edge (Spin component under edgeshop-spin-host): http://127.0.0.1:3000"
     SPIN_VARIABLE_CORE_URL="$core_url" SPIN_VARIABLE_EDGE_JWT_PUBLIC_KEY="$key" \
-      SPIN_VARIABLE_EDGE_SECRET="$EDGESHOP_EDGE_SECRET" \
+      SPIN_VARIABLE_EDGE_SECRET="$EDGESHOP_EDGE_SECRET" SPIN_VARIABLE_ADMISSION_KEY="$admission" \
       "${CARGO_TARGET_DIR:-target}/release/edgeshop-spin-host" --addr 127.0.0.1:3000 \
       "${CARGO_TARGET_DIR:-target}/wasm32-wasip2/release/edgeshop_edge_spin.wasm"
     ;;

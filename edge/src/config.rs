@@ -7,11 +7,14 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::VerifyingKey;
 
+use shared_model::flash_sale::AdmissionKey;
+
 use crate::error::EdgeError;
 use crate::host::Host;
 
 /// How long the edge waits for the core before answering with an error page.
 const DEFAULT_CORE_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_RATE_LIMIT_PER_IP: u32 = 20;
 
 #[derive(Debug, Clone)]
 pub struct EdgeConfig {
@@ -25,6 +28,12 @@ pub struct EdgeConfig {
     /// `EDGE_SECRET`: shared with the core (its `EDGESHOP_EDGE_SECRET`), sent with cart
     /// snapshots. Unset: no snapshots are sent.
     pub edge_secret: Option<String>,
+    /// `ADMISSION_KEY`: the waiting room's secret, shared with the core (its
+    /// `EDGESHOP_ADMISSION_KEY`). Unset: the waiting room is closed.
+    pub admission_key: Option<AdmissionKey>,
+    /// `EDGE_RATE_LIMIT_PER_IP`: checkout and waiting-room requests a second per client on
+    /// one edge node (20; 0 turns it off).
+    pub rate_limit_per_ip: u32,
 }
 
 impl EdgeConfig {
@@ -51,7 +60,23 @@ impl EdgeConfig {
             .config("EDGE_SECRET")
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty());
+        let admission_key = host
+            .config("ADMISSION_KEY")
+            .filter(|s| !s.trim().is_empty())
+            .map(|secret| {
+                AdmissionKey::from_secret(&secret)
+                    .map_err(|e| EdgeError::Config(format!("ADMISSION_KEY {e}")))
+            })
+            .transpose()?;
+        let rate_limit_per_ip = match host.config("EDGE_RATE_LIMIT_PER_IP") {
+            None => DEFAULT_RATE_LIMIT_PER_IP,
+            Some(n) => n.trim().parse().map_err(|_| {
+                EdgeError::Config("EDGE_RATE_LIMIT_PER_IP must be a whole number".into())
+            })?,
+        };
         Ok(EdgeConfig {
+            admission_key,
+            rate_limit_per_ip,
             core_url,
             jwt_key,
             core_timeout,

@@ -21,6 +21,10 @@ pub enum EdgeError {
     Unauthenticated,
     #[error("the sign-in token was refused: {0}")]
     BadToken(&'static str),
+    #[error("the queue ticket was refused: {0}")]
+    BadTicket(&'static str),
+    #[error("too many requests; try again in a moment")]
+    TooManyRequests,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("the shop is not answering right now; please try again shortly")]
@@ -47,6 +51,8 @@ impl EdgeError {
             EdgeError::BodyTooLarge { .. } => 413,
             EdgeError::NotFound(_) => 404,
             EdgeError::Unauthenticated | EdgeError::BadToken(_) => 401,
+            EdgeError::BadTicket(_) => 403,
+            EdgeError::TooManyRequests => 429,
             EdgeError::MethodNotAllowed => 405,
             EdgeError::CoreUnavailable(HostError::Timeout(_)) => 504,
             EdgeError::CoreUnavailable(_) | EdgeError::CoreAnswer(_) => 502,
@@ -63,6 +69,8 @@ impl EdgeError {
             EdgeError::NotFound(_) => "not_found",
             EdgeError::Unauthenticated => "unauthenticated",
             EdgeError::BadToken(_) => "invalid_token",
+            EdgeError::BadTicket(_) => "invalid_ticket",
+            EdgeError::TooManyRequests => "rate_limited",
             EdgeError::MethodNotAllowed => "method_not_allowed",
             EdgeError::CoreUnavailable(HostError::Timeout(_)) => "core_timeout",
             EdgeError::CoreUnavailable(_) | EdgeError::CoreAnswer(_) => "core_unavailable",
@@ -77,7 +85,11 @@ impl EdgeError {
         if let EdgeError::Invalid { field, .. } = self {
             body.error.field = Some(field.clone());
         }
-        Response::json(self.status(), &body)
+        let response = Response::json(self.status(), &body);
+        match self {
+            EdgeError::TooManyRequests => response.with_header("retry-after", "1"),
+            _ => response,
+        }
     }
 
     /// What a buyer may read: internal details of the core and the runtime stay in the logs.

@@ -7,6 +7,7 @@ use crate::core_client;
 use crate::error::EdgeError;
 use crate::host::Host;
 use crate::http::{Request, Response};
+use crate::rate_limit;
 
 /// What the core reads from a request.
 const TO_CORE: &[&str] = &[
@@ -49,15 +50,16 @@ pub async fn send(
     } else {
         format!("{}?{}", request.path, request.query)
     };
-    let answer = core_client::send(
-        host,
-        config,
-        request.method,
-        &path_and_query,
-        keep(&request.headers, TO_CORE),
-        body,
-    )
-    .await?;
+    let mut headers = keep(&request.headers, TO_CORE);
+    // The core limits checkouts per buyer address, and believes an address only from the edge.
+    if let Some(secret) = &config.edge_secret
+        && let Some(client) = rate_limit::client(request)
+    {
+        headers.push(("x-forwarded-for".into(), client));
+        headers.push(("x-edge-secret".into(), secret.clone()));
+    }
+    let answer =
+        core_client::send(host, config, request.method, &path_and_query, headers, body).await?;
     Ok(Response {
         status: answer.status,
         headers: keep(&answer.headers, FROM_CORE),

@@ -2,8 +2,8 @@
 //! so the Cloudflare Workers and Spin adapters stay thin.
 //!
 //! Served here: the storefront's pages, product data from the edge cache, the cart API,
-//! checkout from the cart and the cart merge on sign-in. Everything else under `/api/` is
-//! forwarded to the core.
+//! checkout from the cart, the cart merge on sign-in and the flash-sale waiting room.
+//! Everything else under `/api/` is forwarded to the core.
 
 pub mod cart;
 pub mod catalog;
@@ -17,7 +17,9 @@ pub mod http;
 #[cfg(any(test, feature = "memory-host"))]
 pub mod memory_host;
 pub mod pages;
+pub mod rate_limit;
 pub mod signin;
+pub mod waiting_room;
 
 use serde::de::DeserializeOwned;
 
@@ -47,6 +49,12 @@ async fn route(host: &impl Host, request: &Request) -> Result<Response, EdgeErro
         });
     }
     let config = EdgeConfig::from_host(host)?;
+    if rate_limit::applies(request)
+        && let Some(client) = rate_limit::client(request)
+        && !rate_limit::admit(&client, host.now().timestamp(), config.rate_limit_per_ip)
+    {
+        return Err(EdgeError::TooManyRequests);
+    }
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
     match (request.method, segments.as_slice()) {
         (Method::Get, ["api", "cart"]) => cart::routes::get_cart(host, &config, request).await,
@@ -72,6 +80,9 @@ async fn route(host: &impl Host, request: &Request) -> Result<Response, EdgeErro
         (Method::Post, ["api", "auth", "login" | "register"]) => {
             signin::sign_in(host, &config, request).await
         }
+        (Method::Get, ["api", "flash-sales", id, "status"]) => {
+            waiting_room::status_json(host, &config, request, id).await
+        }
         (_, ["api", ..]) => forward::to_core(host, &config, request).await,
         (Method::Get, [""]) => pages::catalog::home(host, &config).await,
         (Method::Get, ["c", id]) => pages::catalog::category(host, &config, request, id).await,
@@ -95,6 +106,9 @@ async fn route(host: &impl Host, request: &Request) -> Result<Response, EdgeErro
         (Method::Post, ["checkout", id, "pay"]) => {
             pages::checkout::pay(host, &config, request, id).await
         }
+        (Method::Get, ["sale", id]) => pages::sale::show(host, &config, request, id).await,
+        (Method::Post, ["sale", id, "join"]) => pages::sale::join(host, &config, request, id).await,
+        (Method::Post, ["sale", id, "buy"]) => pages::sale::buy(host, &config, request, id).await,
         (Method::Get, ["orders"]) => pages::orders::list(host, &config, request).await,
         (Method::Get, ["orders", id]) => pages::orders::show(host, &config, request, id).await,
         _ => Err(EdgeError::NotFound(format!(

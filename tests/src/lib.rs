@@ -492,7 +492,7 @@ impl ServerProcess {
 pub struct Admin {
     http: reqwest::Client,
     base: String,
-    token: String,
+    pub token: String,
 }
 
 impl Admin {

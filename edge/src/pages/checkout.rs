@@ -115,7 +115,15 @@ pub async fn reserve(
     let initiate = Request::new(Method::Post, "/api/checkout/initiate")
         .with_header("authorization", &format!("Bearer {token}"))
         .with_header("idempotency-key", &key)
-        .with_body(json!({"shippingAddressId": address, "acceptPriceChanges": accept}).to_string());
+        .with_body(
+            json!({
+                "shippingAddressId": address,
+                "acceptPriceChanges": accept,
+                // Set by the waiting room when the buyer was admitted to a flash sale.
+                "admissionToken": request.cookie(super::sale::ADMISSION_COOKIE).filter(|t| !t.is_empty()),
+            })
+            .to_string(),
+        );
     let answer = checkout::initiate(host, config, &initiate).await?;
     let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
     match (answer.status, body["error"]["code"].as_str()) {

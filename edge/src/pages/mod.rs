@@ -10,6 +10,7 @@ mod format;
 pub mod images;
 mod layout;
 pub mod orders;
+pub mod sale;
 mod session;
 
 pub use layout::error_page;

@@ -23,12 +23,18 @@ use shared_model::api::checkout::{
 };
 use shared_model::auth::{Claims, Role, sign};
 use shared_model::catalog::ProductStatus;
+use shared_model::flash_sale::{AdmissionCursor, AdmissionKey, Place, QueueTicket};
 use shared_model::ids::{
-    CategoryId, CheckoutId, OrderId, ProductId, SagaId, SellerId, SessionId, UserId, VariantId,
+    CategoryId, CheckoutId, FlashSaleId, OrderId, ProductId, SagaId, SellerId, SessionId, UserId,
+    VariantId,
 };
 use shared_model::order::{CheckoutStatus, OrderNumber, OrderStatus, PaymentStatus};
 
 pub const EDGE_SECRET: &str = "edge-secret-for-tests";
+/// The waiting room's secret the scripted core and the edge share.
+pub const ADMISSION_SECRET: &str = "admission-secret-for-edge-tests-0123456789";
+/// The flash sale the scripted core runs (on [`PHONE`]).
+pub const SALE: i64 = 70;
 pub const PHONE: i64 = 1;
 pub const SHIRT: i64 = 2;
 pub const SHIRT_RED: i64 = 21;
@@ -87,6 +93,39 @@ pub struct Edge {
     pub catalog: Catalog,
     pub core_up: Rc<RefCell<bool>>,
     pub signing_key: SigningKey,
+    /// The admission cursor of [`SALE`] the scripted core publishes; tests move it.
+    pub cursor: Rc<RefCell<AdmissionCursor>>,
+}
+
+/// A cursor of [`SALE`] started at [`start`], nobody admitted yet.
+pub fn cursor() -> AdmissionCursor {
+    AdmissionCursor {
+        flash_sale_id: FlashSaleId::new(SALE),
+        starts_at: start(),
+        started: true,
+        sold_out: false,
+        closed: false,
+        admitted: 0,
+        early_joiners: 0,
+        early_threshold: 0,
+        late_admitted: 0,
+        joined: 1_000,
+        admission_rate_per_minute: 600,
+    }
+}
+
+/// The ticket the scripted core gives `user`: the `arrival`-th after the start.
+pub fn ticket(user: i64, arrival: u64) -> String {
+    AdmissionKey::from_secret(ADMISSION_SECRET)
+        .unwrap()
+        .sign_ticket(&QueueTicket {
+            sale: FlashSaleId::new(SALE),
+            user: UserId::new(user),
+            ticket_id: uuid::Uuid::from_u128(u128::from(arrival) + 1),
+            place: Place::AfterStart { arrival },
+            joined_at: start().timestamp(),
+        })
+        .unwrap()
 }
 
 impl Edge {
@@ -99,6 +138,7 @@ impl Edge {
                 ("CORE_URL", "http://core.test"),
                 ("EDGE_JWT_PUBLIC_KEY", public.as_str()),
                 ("EDGE_SECRET", EDGE_SECRET),
+                ("ADMISSION_KEY", ADMISSION_SECRET),
             ],
         );
         let mut products = HashMap::new();
@@ -109,12 +149,17 @@ impl Edge {
         products.insert(RETIRED, retired);
         let catalog: Catalog = Rc::new(RefCell::new(products));
         let core_up = Rc::new(RefCell::new(true));
+        let cursor = Rc::new(RefCell::new(cursor()));
         let (served, up, key) = (catalog.clone(), core_up.clone(), signing_key.clone());
+        let published = cursor.clone();
         host.set_core(move |request| {
             if !*up.borrow() {
                 return Err(HostError::Unreachable("connection refused".into()));
             }
             let path = request.url.trim_start_matches("http://core.test");
+            if let Some(answer) = flash_sale_core(path, &published) {
+                return Ok(answer);
+            }
             Ok(scripted_core(request, path, &served, &key))
         });
         Edge {
@@ -122,6 +167,7 @@ impl Edge {
             catalog,
             core_up,
             signing_key,
+            cursor,
         }
     }
 
@@ -142,6 +188,33 @@ impl Edge {
 
 fn uuid_like(n: i64) -> uuid::Uuid {
     uuid::Uuid::from_u128(n as u128)
+}
+
+/// The core's flash-sale routes for [`SALE`]: its state, its cursor, and joining (always the
+/// buyer's ticket, arrival 5).
+fn flash_sale_core(path: &str, cursor: &Rc<RefCell<AdmissionCursor>>) -> Option<Response> {
+    let sale = format!("/api/flash-sales/{SALE}");
+    if path == format!("{sale}/admission") {
+        return Some(Response::json(200, &*cursor.borrow()));
+    }
+    if path == format!("{sale}/queue") {
+        return Some(Response::json(
+            200,
+            &serde_json::json!({"ticket": ticket(BUYER, 5), "place": {"joined": "afterStart", "arrival": 5}, "startsAt": start()}),
+        ));
+    }
+    if path == sale {
+        return Some(Response::json(
+            200,
+            &serde_json::json!({"flashSaleId": SALE.to_string(), "productId": PHONE.to_string(), "variantId": null,
+                "productName": "Product 1", "units": 100, "unitsLeft": 40, "unitsSold": 60, "salePrice": "249.00",
+                "regularPrice": "499.00", "currency": "USD", "startsAt": start(), "endsAt": null, "perBuyerLimit": 1,
+                "admissionRatePerMinute": 600, "purchaseTokenTtlSeconds": 300, "status": "LIVE", "soldOut": false,
+                "prewarmedAt": start()}),
+        ));
+    }
+    path.starts_with("/api/flash-sales/")
+        .then(|| not_found("no such flash sale"))
 }
 
 /// The buyer the scripted core signs in, whatever the credentials.

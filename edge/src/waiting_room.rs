@@ -1,0 +1,169 @@
+//! The waiting room's edge half (seed 8.2, layer 1). A buyer's place is in the signed ticket the
+//! core gave them when they joined; the admission cursor comes from the core at most once a
+//! second per edge node (the edge cache), so a status poll is answered here without a call to
+//! the core. Once the cursor passes the ticket the edge signs the buyer's admission: bound to
+//! the buyer and the sale, valid five minutes, and good for one checkout (the core keeps
+//! count).
+//!
+//! `GET /api/flash-sales/{id}/status` with the ticket in `X-Queue-Ticket` (or `?ticket=`) and
+//! the buyer's token.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use shared_model::api::flash_sales::FlashSaleView;
+use shared_model::flash_sale::{AdmissionCursor, AdmissionToken, QueueTicket};
+use shared_model::ids::{FlashSaleId, UserId};
+
+use crate::cart::owner;
+use crate::catalog::cache::{self, Cached, Policy};
+use crate::config::EdgeConfig;
+use crate::error::EdgeError;
+use crate::host::Host;
+use crate::http::{Request, Response};
+
+/// The cursor is asked of the core at most this often per edge node.
+const CURSOR: Policy = Policy {
+    fresh_for: TimeDelta::seconds(1),
+    keep_for: std::time::Duration::from_secs(30),
+};
+/// The sale's public state (name, price, units left) for the waiting-room page.
+const SALE: Policy = Policy {
+    fresh_for: TimeDelta::seconds(2),
+    keep_for: std::time::Duration::from_secs(60),
+};
+/// The header a client sends its ticket in.
+pub const TICKET_HEADER: &str = "x-queue-ticket";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum QueueState {
+    /// The sale has not started; the lottery among early joiners is drawn at the start.
+    NotStarted,
+    Waiting,
+    /// Go and buy: `admissionToken` is the way in.
+    Admitted,
+    /// Every unit is held; the queue moves again if one comes back.
+    SoldOut,
+    /// Cancelled or over.
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueStatus {
+    pub flash_sale_id: FlashSaleId,
+    pub state: QueueState,
+    /// Buyers ahead (estimated for early joiners); absent before the start.
+    pub position: Option<u64>,
+    pub estimated_wait_seconds: Option<u64>,
+    pub starts_at: DateTime<Utc>,
+    pub admission_token: Option<String>,
+    pub admission_expires_at: Option<i64>,
+}
+
+/// Where a ticket stands, from the cached cursor.
+pub async fn status(
+    host: &impl Host,
+    config: &EdgeConfig,
+    sale: FlashSaleId,
+    ticket: &str,
+    user: UserId,
+) -> Result<QueueStatus, EdgeError> {
+    let key = config
+        .admission_key
+        .as_ref()
+        .ok_or_else(|| EdgeError::Config("ADMISSION_KEY is not set".into()))?;
+    let ticket: QueueTicket = key.verify_ticket(ticket, sale, user).map_err(|e| match e {
+        shared_model::ModelError::Token(reason) => EdgeError::BadTicket(reason),
+        _ => EdgeError::BadTicket("malformed"),
+    })?;
+    let cursor = cursor(host, config, sale).await?.value;
+    let now = host.now().timestamp();
+    let state = if cursor.closed {
+        QueueState::Closed
+    } else if !cursor.started {
+        QueueState::NotStarted
+    } else if cursor.admits(&ticket) {
+        QueueState::Admitted
+    } else if cursor.sold_out {
+        QueueState::SoldOut
+    } else {
+        QueueState::Waiting
+    };
+    let admission =
+        (state == QueueState::Admitted).then(|| AdmissionToken::for_ticket(&ticket, now));
+    let admission_token = admission
+        .as_ref()
+        .map(|a| key.sign_admission(a))
+        .transpose()
+        .map_err(EdgeError::from)?;
+    let position = cursor.ahead_of(&ticket);
+    Ok(QueueStatus {
+        flash_sale_id: sale,
+        state,
+        position,
+        estimated_wait_seconds: position.map(|p| cursor.wait_seconds(p)),
+        starts_at: cursor.starts_at,
+        admission_token,
+        admission_expires_at: admission.map(|a| a.expires_at),
+    })
+}
+
+/// The admission cursor, from the edge cache when it is under a second old.
+pub async fn cursor(
+    host: &impl Host,
+    config: &EdgeConfig,
+    sale: FlashSaleId,
+) -> Result<Cached<AdmissionCursor>, EdgeError> {
+    cache::get(
+        host,
+        config,
+        &format!("flash-sale-cursor:{sale}"),
+        &format!("/api/flash-sales/{sale}/admission"),
+        CURSOR,
+    )
+    .await?
+    .ok_or_else(|| EdgeError::NotFound(format!("flash sale {sale}")))
+}
+
+/// The sale's public state, from the edge cache when it is under two seconds old.
+pub async fn sale(
+    host: &impl Host,
+    config: &EdgeConfig,
+    sale: FlashSaleId,
+) -> Result<FlashSaleView, EdgeError> {
+    Ok(cache::get::<FlashSaleView>(
+        host,
+        config,
+        &format!("flash-sale:{sale}"),
+        &format!("/api/flash-sales/{sale}"),
+        SALE,
+    )
+    .await?
+    .ok_or_else(|| EdgeError::NotFound(format!("flash sale {sale}")))?
+    .value)
+}
+
+/// `GET /api/flash-sales/{id}/status`.
+pub async fn status_json(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+    sale: &str,
+) -> Result<Response, EdgeError> {
+    let sale = FlashSaleId::parse(sale)?;
+    let claims =
+        owner::buyer(request, config, host.now().timestamp())?.ok_or(EdgeError::Unauthenticated)?;
+    let from_query = request
+        .query_pairs()
+        .into_iter()
+        .find(|(k, _)| k == "ticket")
+        .map(|(_, v)| v);
+    let ticket = request
+        .header(TICKET_HEADER)
+        .map(str::to_owned)
+        .or(from_query)
+        .ok_or_else(|| EdgeError::invalid("ticket", "send the queue ticket in X-Queue-Ticket"))?;
+    let status = status(host, config, sale, &ticket, claims.sub).await?;
+    Ok(Response::json(200, &status).with_header("cache-control", "private, no-store"))
+}

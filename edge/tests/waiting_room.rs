@@ -1,0 +1,228 @@
+//! The waiting room at the edge: status polls answered from a cursor the core is asked for at
+//! most once a second, admissions signed for the ticket's buyer only, forged and transferred
+//! tickets refused, the per-node limit, and the page a buyer waits on.
+
+mod support;
+
+use chrono::TimeDelta;
+use edgeshop_edge::{Method, Request};
+use shared_model::flash_sale::{AdmissionKey, LOTTERY_SPAN, Place, QueueTicket};
+use shared_model::ids::{FlashSaleId, UserId};
+use support::{ADMISSION_SECRET, BUYER, Edge, SALE, ticket};
+
+fn poll(edge: &Edge, user: i64, ticket: &str) -> edgeshop_edge::Response {
+    edge.send(
+        Request::new(Method::Get, &format!("/api/flash-sales/{SALE}/status"))
+            .with_header("authorization", &format!("Bearer {}", edge.token(user)))
+            .with_header("x-queue-ticket", ticket),
+    )
+}
+
+fn json(response: &edgeshop_edge::Response) -> serde_json::Value {
+    serde_json::from_slice(&response.body).unwrap()
+}
+
+fn cursor_calls(edge: &Edge) -> usize {
+    edge.host
+        .core_calls()
+        .iter()
+        .filter(|c| c.url.ends_with("/admission"))
+        .count()
+}
+
+#[test]
+fn status_polls_are_answered_at_the_edge_from_a_cursor_asked_for_once_a_second() {
+    let edge = Edge::new();
+    let mine = ticket(BUYER, 5);
+    for _ in 0..100 {
+        let answer = poll(&edge, BUYER, &mine);
+        assert_eq!(answer.status, 200);
+        let status = json(&answer);
+        assert_eq!(status["state"], "WAITING");
+        assert_eq!(status["position"], 6, "five arrivals ahead, and this buyer");
+        assert_eq!(status["estimatedWaitSeconds"], 1, "six at 600 a minute");
+        assert!(status["admissionToken"].is_null());
+    }
+    assert_eq!(
+        cursor_calls(&edge),
+        1,
+        "a hundred polls, one call to the core"
+    );
+    edge.host.advance(TimeDelta::milliseconds(1_100));
+    poll(&edge, BUYER, &mine);
+    assert_eq!(
+        cursor_calls(&edge),
+        2,
+        "the cursor is a second fresh at most"
+    );
+}
+
+#[test]
+fn an_admitted_buyer_gets_an_admission_for_themselves_and_this_sale() {
+    let edge = Edge::new();
+    {
+        let mut cursor = edge.cursor.borrow_mut();
+        cursor.admitted = 6;
+        cursor.late_admitted = 6;
+        cursor.early_threshold = LOTTERY_SPAN;
+    }
+    let status = json(&poll(&edge, BUYER, &ticket(BUYER, 5)));
+    assert_eq!(status["state"], "ADMITTED");
+    assert_eq!(status["position"], 0);
+    let token = status["admissionToken"].as_str().unwrap();
+    let key = AdmissionKey::from_secret(ADMISSION_SECRET).unwrap();
+    let now = support::start().timestamp();
+    let admission = key
+        .verify_admission(token, FlashSaleId::new(SALE), UserId::new(BUYER), now)
+        .unwrap();
+    assert_eq!(admission.ticket_id, uuid::Uuid::from_u128(6));
+    assert!(
+        key.verify_admission(token, FlashSaleId::new(SALE), UserId::new(BUYER + 1), now)
+            .is_err()
+    );
+    // One arrival later is not in yet; a sold-out sale says so to those still waiting.
+    assert_eq!(
+        json(&poll(&edge, BUYER, &ticket(BUYER, 6)))["state"],
+        "WAITING"
+    );
+    edge.cursor.borrow_mut().sold_out = true;
+    edge.host.advance(TimeDelta::seconds(2));
+    assert_eq!(
+        json(&poll(&edge, BUYER, &ticket(BUYER, 6)))["state"],
+        "SOLD_OUT"
+    );
+}
+
+#[test]
+fn forged_transferred_and_missing_tickets_are_refused() {
+    let edge = Edge::new();
+    let forged = AdmissionKey::from_secret("not-the-shared-secret-but-long-enough-0000")
+        .unwrap()
+        .sign_ticket(&QueueTicket {
+            sale: FlashSaleId::new(SALE),
+            user: UserId::new(BUYER),
+            ticket_id: uuid::Uuid::nil(),
+            place: Place::AfterStart { arrival: 0 },
+            joined_at: 0,
+        })
+        .unwrap();
+    for (user, ticket) in [
+        (BUYER, forged),
+        (BUYER + 1, ticket(BUYER, 5)),
+        (BUYER, "junk".into()),
+    ] {
+        let refused = poll(&edge, user, &ticket);
+        assert_eq!(
+            refused.status,
+            403,
+            "{}",
+            String::from_utf8_lossy(&refused.body)
+        );
+        assert_eq!(json(&refused)["error"]["code"], "invalid_ticket");
+    }
+    let anonymous = edge.send(
+        Request::new(Method::Get, &format!("/api/flash-sales/{SALE}/status"))
+            .with_header("x-queue-ticket", &ticket(BUYER, 5)),
+    );
+    assert_eq!(anonymous.status, 401);
+    let without = edge.send(
+        Request::new(Method::Get, &format!("/api/flash-sales/{SALE}/status"))
+            .with_header("authorization", &format!("Bearer {}", edge.token(BUYER))),
+    );
+    assert_eq!(without.status, 400);
+    assert_eq!(poll(&edge, BUYER, &ticket(BUYER, 5)).status, 200);
+    assert_eq!(
+        cursor_calls(&edge),
+        1,
+        "refused tickets never cost the core a call"
+    );
+}
+
+#[test]
+fn one_client_is_limited_per_node() {
+    let edge = Edge::new();
+    let mine = ticket(BUYER, 5);
+    let from = |ip: &str| {
+        edge.send(
+            Request::new(Method::Get, &format!("/api/flash-sales/{SALE}/status"))
+                .with_header("authorization", &format!("Bearer {}", edge.token(BUYER)))
+                .with_header("x-queue-ticket", &mine)
+                .with_header("cf-connecting-ip", ip),
+        )
+    };
+    let answers: Vec<u16> = (0..25).map(|_| from("192.0.2.77").status).collect();
+    assert_eq!(answers.iter().filter(|s| **s == 200).count(), 20);
+    let limited = from("192.0.2.77");
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.header("retry-after"), Some("1"));
+    assert_eq!(
+        from("192.0.2.78").status,
+        200,
+        "another client is not affected"
+    );
+}
+
+#[test]
+fn the_waiting_room_page_joins_waits_and_sends_the_admitted_to_checkout() {
+    let edge = Edge::new();
+    let session = format!("session={}", edge.token(BUYER));
+    let page = |cookies: &str| {
+        edge.send(
+            Request::new(Method::Get, &format!("/sale/{SALE}")).with_header("cookie", cookies),
+        )
+    };
+    let text = |r: &edgeshop_edge::Response| String::from_utf8_lossy(&r.body).into_owned();
+
+    let anonymous = page("");
+    assert_eq!(anonymous.status, 200);
+    assert!(text(&anonymous).contains("Sign in to join the queue"));
+    assert!(text(&anonymous).contains("$249.00"));
+    assert!(text(&page(&session)).contains("Join the queue"));
+
+    let joined = edge.send(
+        Request::new(Method::Post, &format!("/sale/{SALE}/join")).with_header("cookie", &session),
+    );
+    assert_eq!(joined.status, 303);
+    let cookie = joined.header("set-cookie").unwrap().to_owned();
+    assert!(cookie.starts_with(&format!("queue_{SALE}=")) && cookie.contains("HttpOnly"));
+    let ticket_cookie = cookie.split(';').next().unwrap().to_owned();
+    let both = format!("{session}; {ticket_cookie}");
+
+    let waiting = page(&both);
+    assert!(
+        text(&waiting).contains("buyers ahead of you"),
+        "{}",
+        text(&waiting)
+    );
+    assert!(text(&waiting).contains("http-equiv=\"refresh\""));
+    // Not admitted: buying only leads back to the queue.
+    let early = edge.send(
+        Request::new(Method::Post, &format!("/sale/{SALE}/buy")).with_header("cookie", &both),
+    );
+    assert_eq!(
+        early.header("location"),
+        Some(format!("/sale/{SALE}").as_str())
+    );
+
+    {
+        let mut cursor = edge.cursor.borrow_mut();
+        cursor.admitted = 10;
+        cursor.late_admitted = 10;
+    }
+    edge.host.advance(TimeDelta::seconds(2));
+    assert!(text(&page(&both)).contains("Buy now for $249.00"));
+    let bought = edge.send(
+        Request::new(Method::Post, &format!("/sale/{SALE}/buy")).with_header("cookie", &both),
+    );
+    assert_eq!(bought.header("location"), Some("/checkout"));
+    let admission = bought.header("set-cookie").unwrap();
+    assert!(admission.starts_with("admission=fsa1.") && admission.contains("Path=/checkout"));
+    let cart = edge.send(
+        Request::new(Method::Get, "/api/cart")
+            .with_header("authorization", &format!("Bearer {}", edge.token(BUYER))),
+    );
+    assert!(
+        String::from_utf8_lossy(&cart.body)
+            .contains(&format!("\"productId\":\"{}\"", support::PHONE))
+    );
+}
