@@ -131,6 +131,13 @@ ensure_browser() {
   fi
 }
 
+# The load tool draws its chart's text with DejaVu Sans.
+ensure_fonts() {
+  if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+    apt_install fonts-dejavu-core
+  fi
+}
+
 ensure_services() {
   ensure_postgres
   ensure_redis

@@ -9,6 +9,7 @@ source scripts/services.sh
 ensure_services
 ensure_rust_targets
 ensure_browser
+ensure_fonts
 
 # sqlx::test keeps its bookkeeping in this database and creates one database per test beside it.
 export DATABASE_URL="${DATABASE_URL:-postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop_test}"

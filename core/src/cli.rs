@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `seed` and `user create`.
+//! The command line: `serve`, `migrate`, `seed`, `recover`, `reconcile`, `user create` and
+//! `user load-test-buyers`.
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -70,6 +71,17 @@ pub enum UserCommand {
         /// Succeed without changes when the email already has an account.
         #[arg(long)]
         if_missing: bool,
+    },
+    /// Create many signed-in customers for a load test (each with an address and a session)
+    /// and write `userId,addressId,token` lines to --out. Refused in production.
+    LoadTestBuyers {
+        #[arg(long)]
+        count: usize,
+        /// Their emails are <prefix>-<n>@loadtest.edgeshop.local.
+        #[arg(long, default_value = "buyer")]
+        prefix: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
 }
 
@@ -162,6 +174,21 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             if report.failed > 0 {
                 bail!("some records could not be reconciled; see the log");
             }
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::LoadTestBuyers { count, prefix, out },
+        } => {
+            let db = startup::connect_db(&config).await?;
+            MIGRATOR.run(&db).await.context("running migrations")?;
+            let started = std::time::Instant::now();
+            let written =
+                crate::users::load_test_buyers::create(&db, &config, count, &prefix, &out).await?;
+            println!(
+                "created {written} load-test buyers in {:.1}s; tokens in {}",
+                started.elapsed().as_secs_f64(),
+                out.display()
+            );
             Ok(())
         }
         Command::User {

@@ -36,9 +36,10 @@ impl EdgeRuntime {
             "source scripts/edge-toolchain.sh && ensure_edge_toolchain && exec wrangler dev \
              --ip 127.0.0.1 --port {port} --inspector-port {inspector} \
              --var CORE_URL:{core_url} --var EDGE_JWT_PUBLIC_KEY:{jwt_key} \
-             --var EDGE_SECRET:{edge_secret} \
+             --var EDGE_SECRET:{edge_secret} --var ADMISSION_KEY:{admission} \
              --persist-to {state} --show-interactive-dev-session=false",
             state = scratch.join("wrangler-state").display(),
+            admission = admission_key(scratch),
         );
         let log = scratch.join("wrangler.log");
         let runtime = Self::spawn(Command::new("bash").args(["-c", &script]), &log, port)?;
@@ -69,7 +70,8 @@ impl EdgeRuntime {
             )
             .env("SPIN_VARIABLE_CORE_URL", core_url)
             .env("SPIN_VARIABLE_EDGE_JWT_PUBLIC_KEY", jwt_key)
-            .env("SPIN_VARIABLE_EDGE_SECRET", edge_secret);
+            .env("SPIN_VARIABLE_EDGE_SECRET", edge_secret)
+            .env("SPIN_VARIABLE_ADMISSION_KEY", admission_key(scratch));
         let runtime = Self::spawn(&mut command, &log, port)?;
         runtime.wait_until_ready(&log).await?;
         Ok(runtime)
@@ -189,4 +191,12 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// The waiting room's secret of the core started in `scratch` (it writes the file on its first
+/// start), or nothing: the edge then keeps its waiting room closed.
+fn admission_key(scratch: &Path) -> String {
+    std::fs::read_to_string(scratch.join("admission.key"))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }

@@ -23,6 +23,8 @@ pub struct Shop {
     pub product: String,
     /// The core's token key as the edge is configured with it (the JWKS `x`).
     pub jwt_key: String,
+    /// The core's environment, for its one-shot commands.
+    pub env: Vec<(String, String)>,
 }
 
 impl Shop {
@@ -32,6 +34,8 @@ impl Shop {
         let gateway = ServerProcess::start_gateway(SECRET, 2_000).expect("the gateway starts");
         let mut env = paying_core_env(&database, &scratch.0, &gateway, SECRET);
         env.push(("EDGESHOP_EDGE_SECRET".into(), EDGE_SECRET.into()));
+        // Checkouts walked away from are released within a second of their expiry.
+        env.push(("EDGESHOP_SWEEP_INTERVAL_SECONDS".into(), "1".into()));
         let (ok, out, err) = run_core(&env, &["seed", "--products", "40"]);
         assert!(ok, "seeding: {out}{err}");
         create_admin_user(&env, "ops@example.com", "operator-password");
@@ -67,6 +71,7 @@ impl Shop {
             core: Some(core),
             product,
             jwt_key,
+            env,
         }
     }
 

@@ -2,6 +2,7 @@
 //! Nobody reads or changes another user's data: every query is keyed by the caller's own id.
 
 pub mod address_routes;
+pub mod load_test_buyers;
 pub mod routes;
 pub mod store;
 

@@ -1,0 +1,351 @@
+//! One buyer's flash sale, through the edge: join the waiting room (before the start or after
+//! it), poll the place at the pace the estimated wait suggests, and once admitted put the item
+//! in the cart, check out with the admission and pay. Some walk away once admitted, some are
+//! declined; a buyer told "sold out" goes back to waiting, since held units can come back.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rand::Rng;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use crate::FlashSaleArgs;
+use crate::measure::{Measurements, Step};
+use crate::setup::Sale;
+
+/// A prepared, signed-in buyer.
+#[derive(Debug, Clone)]
+pub struct Buyer {
+    pub address: String,
+    pub token: String,
+}
+
+/// Reads `userId,addressId,token` lines.
+pub fn read_buyers(path: &Path, limit: Option<usize>) -> anyhow::Result<Vec<Buyer>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(limit.unwrap_or(usize::MAX))
+        .map(|line| {
+            let mut parts = line.trim().splitn(3, ',');
+            let (_, Some(address), Some(token)) = (parts.next(), parts.next(), parts.next()) else {
+                anyhow::bail!("not a userId,addressId,token line: {line}");
+            };
+            Ok(Buyer {
+                address: address.to_owned(),
+                token: token.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// What every buyer shares: the client, the sale, the shares of behaviours, the stop signal.
+pub struct Journey {
+    http: reqwest::Client,
+    edge: String,
+    sale: Sale,
+    start_in: Duration,
+    late_window: Duration,
+    early_share: f64,
+    abandon_share: f64,
+    decline_share: f64,
+    in_flight: Semaphore,
+    stopped: AtomicBool,
+    created: Instant,
+    measurements: Arc<Measurements>,
+}
+
+enum Outcome {
+    /// Keep going.
+    Wait(Duration),
+    Done,
+}
+
+impl Journey {
+    pub fn new(
+        http: reqwest::Client,
+        args: &FlashSaleArgs,
+        sale: &Sale,
+        measurements: Arc<Measurements>,
+    ) -> Self {
+        Journey {
+            http,
+            edge: args.edge.trim_end_matches('/').to_owned(),
+            sale: sale.clone(),
+            start_in: Duration::from_secs(args.start_in),
+            late_window: Duration::from_secs(args.late_window),
+            early_share: args.early_share,
+            abandon_share: args.abandon_share,
+            decline_share: args.decline_share,
+            in_flight: Semaphore::new(args.concurrency.max(1)),
+            stopped: AtomicBool::new(false),
+            created: Instant::now(),
+            measurements,
+        }
+    }
+
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
+    }
+
+    /// Sleeps, waking early when the run stops; answers whether to go on.
+    async fn pause(&self, duration: Duration) -> bool {
+        let until = Instant::now() + duration;
+        while Instant::now() < until {
+            if self.stopped() {
+                return false;
+            }
+            tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(250))).await;
+        }
+        !self.stopped()
+    }
+
+    /// One request through the edge, timed, within the run's concurrency.
+    async fn send(
+        &self,
+        step: Step,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, Value), String> {
+        let _permit = self.in_flight.acquire().await.map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let answer = request.send().await;
+        let result = match answer {
+            Ok(answer) => {
+                let status = answer.status().as_u16();
+                let body = answer.json().await.unwrap_or(Value::Null);
+                Ok((status, body))
+            }
+            Err(err) => Err(format!("{}: {err}", step.name())),
+        };
+        self.measurements.record(step, started);
+        result
+    }
+
+    fn unexpected(&self, step: Step, status: u16, body: &Value) -> Outcome {
+        self.measurements
+            .error(format!("{} answered {status}: {body}", step.name()));
+        Outcome::Done
+    }
+
+    pub async fn run(&self, n: usize, buyer: Buyer) {
+        let (early, join_after, decline, abandon) = {
+            let mut rng = rand::thread_rng();
+            let early = rng.gen_bool(self.early_share.clamp(0.0, 1.0));
+            let join_after = if early {
+                // Spread over the time before the start, done before it.
+                self.start_in.mul_f64(rng.gen_range(0.0..0.8))
+            } else {
+                self.start_in + self.late_window.mul_f64(rng.gen_range(0.0..1.0))
+            };
+            (
+                early,
+                join_after,
+                rng.gen_bool(self.decline_share.clamp(0.0, 1.0)),
+                rng.gen_bool(self.abandon_share.clamp(0.0, 1.0)),
+            )
+        };
+        let elapsed = self.created.elapsed();
+        if join_after > elapsed && !self.pause(join_after - elapsed).await {
+            return;
+        }
+        let sale = &self.sale.id;
+        let joined = self
+            .send(
+                Step::Join,
+                self.http
+                    .post(format!("{}/api/flash-sales/{sale}/queue", self.edge))
+                    .bearer_auth(&buyer.token),
+            )
+            .await;
+        let ticket = match joined {
+            Ok((200, body)) => match body["ticket"].as_str() {
+                Some(ticket) => ticket.to_owned(),
+                None => {
+                    return self
+                        .measurements
+                        .error(format!("a join without a ticket: {body}"));
+                }
+            },
+            Ok((status, body)) => {
+                let _ = self.unexpected(Step::Join, status, &body);
+                return;
+            }
+            Err(err) => return self.measurements.error(err),
+        };
+        let joined_ms = self.measurements.now_ms();
+        self.measurements.milestones(n, |m| {
+            m.joined_ms = Some(joined_ms);
+            m.early = early;
+        });
+        let mut in_cart = false;
+        let mut admitted = false;
+        loop {
+            let next = match self.poll(&ticket, &buyer).await {
+                Ok(Some(admission)) => {
+                    if !admitted {
+                        admitted = true;
+                        self.measurements.admitted.fetch_add(1, Ordering::Relaxed);
+                        let at = self.measurements.now_ms();
+                        self.measurements
+                            .milestones(n, |m| m.admitted_ms = Some(at));
+                        if abandon {
+                            self.measurements.abandoned.fetch_add(1, Ordering::Relaxed);
+                            return;
+                        }
+                    }
+                    self.buy(n, &buyer, &admission, decline, &mut in_cart).await
+                }
+                Ok(None) => Outcome::Done,
+                Err(wait) => Outcome::Wait(wait),
+            };
+            match next {
+                Outcome::Done => return,
+                Outcome::Wait(wait) => {
+                    if !self.pause(wait).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One status poll: `Ok(Some(admission))` once admitted, `Ok(None)` when there is nothing
+    /// more to wait for, `Err(wait)` to poll again after `wait`.
+    async fn poll(&self, ticket: &str, buyer: &Buyer) -> Result<Option<String>, Duration> {
+        let sale = &self.sale.id;
+        let jitter = Duration::from_millis(rand::thread_rng().gen_range(0..250));
+        let until_start = (self.sale.starts_at - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default();
+        if !until_start.is_zero() {
+            return Err(until_start + jitter);
+        }
+        let answer = self
+            .send(
+                Step::Status,
+                self.http
+                    .get(format!("{}/api/flash-sales/{sale}/status", self.edge))
+                    .bearer_auth(&buyer.token)
+                    .header("x-queue-ticket", ticket),
+            )
+            .await;
+        match answer {
+            Ok((200, status)) => match status["state"].as_str() {
+                Some("ADMITTED") => Ok(status["admissionToken"].as_str().map(str::to_owned)),
+                Some("WAITING") => {
+                    // Half the estimated wait, between half a second and five.
+                    let eta = status["estimatedWaitSeconds"].as_u64().unwrap_or(1);
+                    Err(Duration::from_millis((eta * 500).clamp(500, 5_000)) + jitter)
+                }
+                Some("NOT_STARTED") => Err(Duration::from_millis(500) + jitter),
+                Some("SOLD_OUT") => Err(Duration::from_secs(2) + jitter),
+                _ => Ok(None),
+            },
+            Ok((429 | 502 | 503 | 504, _)) => Err(Duration::from_secs(1) + jitter),
+            Ok((status, body)) => {
+                let _ = self.unexpected(Step::Status, status, &body);
+                Ok(None)
+            }
+            Err(err) => {
+                self.measurements.error(err);
+                Err(Duration::from_secs(1) + jitter)
+            }
+        }
+    }
+
+    async fn buy(
+        &self,
+        n: usize,
+        buyer: &Buyer,
+        admission: &str,
+        decline: bool,
+        in_cart: &mut bool,
+    ) -> Outcome {
+        let bearer = |r: reqwest::RequestBuilder| r.bearer_auth(&buyer.token);
+        if !*in_cart {
+            match self
+                .send(
+                    Step::Cart,
+                    bearer(self.http.post(format!("{}/api/cart/items", self.edge)))
+                        .json(&json!({"productId": self.sale.product, "quantity": 1})),
+                )
+                .await
+            {
+                Ok((200 | 201, _)) => *in_cart = true,
+                Ok((status, body)) => return self.unexpected(Step::Cart, status, &body),
+                Err(err) => {
+                    self.measurements.error(err);
+                    return Outcome::Done;
+                }
+            }
+        }
+        let started = self
+            .send(
+                Step::Initiate,
+                bearer(
+                    self.http
+                        .post(format!("{}/api/checkout/initiate", self.edge)),
+                )
+                .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+                .json(&json!({"shippingAddressId": buyer.address, "admissionToken": admission})),
+            )
+            .await;
+        let checkout = match started {
+            Ok((201, body)) => body["checkoutId"].as_str().unwrap_or_default().to_owned(),
+            Ok((409, body)) if body["error"]["code"] == "sold_out" => {
+                // Every unit is held; some may come back.
+                self.measurements
+                    .sold_out_answers
+                    .fetch_add(1, Ordering::Relaxed);
+                return Outcome::Wait(Duration::from_secs(2));
+            }
+            Ok((429 | 503, _)) => return Outcome::Wait(Duration::from_secs(1)),
+            Ok((status, body)) => return self.unexpected(Step::Initiate, status, &body),
+            Err(err) => {
+                self.measurements.error(err);
+                return Outcome::Done;
+            }
+        };
+        let card = if decline {
+            "tok_chargeDeclined"
+        } else {
+            "tok_visa"
+        };
+        let paid = self
+            .send(
+                Step::Pay,
+                bearer(
+                    self.http
+                        .post(format!("{}/api/checkout/{checkout}/pay", self.edge)),
+                )
+                .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+                .json(&json!({"paymentMethod": "CARD", "paymentToken": card})),
+            )
+            .await;
+        match paid {
+            Ok((200, body)) if body["status"] == "CONFIRMED" => {
+                self.measurements.sold.fetch_add(1, Ordering::Relaxed);
+                let at = self.measurements.now_ms();
+                self.measurements.milestones(n, |m| m.bought_ms = Some(at));
+            }
+            Ok((402, _)) => {
+                // Declined: this buyer walks away; the hold lapses and the unit is sold again.
+                self.measurements.declined.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok((status, body)) => {
+                let _ = self.unexpected(Step::Pay, status, &body);
+            }
+            Err(err) => self.measurements.error(err),
+        }
+        Outcome::Done
+    }
+}

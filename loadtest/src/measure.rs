@@ -1,0 +1,135 @@
+//! What the run measures: every request's latency by step, and the moments buyers joined, were
+//! admitted and bought, on a clock that starts at the sale's start.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Step {
+    Join,
+    Status,
+    Cart,
+    Initiate,
+    Pay,
+}
+
+impl Step {
+    pub const ALL: [Step; 5] = [
+        Step::Join,
+        Step::Status,
+        Step::Cart,
+        Step::Initiate,
+        Step::Pay,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Join => "join",
+            Step::Status => "status",
+            Step::Cart => "cart",
+            Step::Initiate => "initiate",
+            Step::Pay => "pay",
+        }
+    }
+}
+
+/// One request: when it ended (ms from the start), which step, how long it took (µs).
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub at_ms: i64,
+    pub step: Step,
+    pub micros: u64,
+}
+
+/// One buyer's milestones (ms from the start).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Milestones {
+    pub joined_ms: Option<i64>,
+    pub early: bool,
+    pub admitted_ms: Option<i64>,
+    pub bought_ms: Option<i64>,
+}
+
+pub struct Measurements {
+    pub starts_at: DateTime<Utc>,
+    pub sold: AtomicU32,
+    pub admitted: AtomicU32,
+    pub declined: AtomicU32,
+    pub abandoned: AtomicU32,
+    pub sold_out_answers: AtomicU32,
+    pub status_polls: AtomicU64,
+    /// Answers no buyer should get (5xx, unexpected 4xx, transport errors).
+    pub errors: AtomicU64,
+    pub first_error: Mutex<Option<String>>,
+    samples: Mutex<Vec<Sample>>,
+    milestones: Mutex<Vec<Milestones>>,
+}
+
+impl Measurements {
+    pub fn new(starts_at: DateTime<Utc>) -> Self {
+        Measurements {
+            starts_at,
+            sold: AtomicU32::new(0),
+            admitted: AtomicU32::new(0),
+            declined: AtomicU32::new(0),
+            abandoned: AtomicU32::new(0),
+            sold_out_answers: AtomicU32::new(0),
+            status_polls: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            first_error: Mutex::new(None),
+            samples: Mutex::new(Vec::new()),
+            milestones: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Milliseconds from the sale's start to now (negative before it).
+    pub fn now_ms(&self) -> i64 {
+        (Utc::now() - self.starts_at).num_milliseconds()
+    }
+
+    pub fn record(&self, step: Step, started: Instant) {
+        let sample = Sample {
+            at_ms: self.now_ms(),
+            step,
+            micros: started.elapsed().as_micros() as u64,
+        };
+        if let Ok(mut samples) = self.samples.lock() {
+            samples.push(sample);
+        }
+        if step == Step::Status {
+            self.status_polls.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn error(&self, what: String) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut first) = self.first_error.lock()
+            && first.is_none()
+        {
+            *first = Some(what);
+        }
+    }
+
+    pub fn milestones(&self, buyer: usize, update: impl FnOnce(&mut Milestones)) {
+        if let Ok(mut all) = self.milestones.lock() {
+            if all.len() <= buyer {
+                all.resize(buyer + 1, Milestones::default());
+            }
+            update(&mut all[buyer]);
+        }
+    }
+
+    pub fn samples(&self) -> Vec<Sample> {
+        self.samples.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn all_milestones(&self) -> Vec<Milestones> {
+        self.milestones
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,267 @@
+//! The run's report: what sold and how fast, latency per step, and whether the queue was fair.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::FlashSaleArgs;
+use crate::measure::{Measurements, Milestones, Step};
+use crate::setup::Sale;
+
+#[derive(Debug, Serialize)]
+pub struct StepFigures {
+    pub step: &'static str,
+    pub requests: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Fairness {
+    /// Rank correlation of join order and admission order among early joiners: near 0 is a
+    /// fair shuffle (joining first before the start bought nothing).
+    pub early_joiners_rank_correlation: Option<f64>,
+    /// The same for late joiners: near 1 is first come, first served.
+    pub late_joiners_rank_correlation: Option<f64>,
+    pub early_joiners_admitted: usize,
+    pub late_joiners_admitted: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub sale: String,
+    pub buyers: usize,
+    pub units: u32,
+    /// Confirmed orders as the core counts them.
+    pub units_sold: u64,
+    /// Confirmed orders the buyers saw.
+    pub orders_seen_by_buyers: u32,
+    pub oversold: u64,
+    pub admitted: u32,
+    pub walked_away: u32,
+    pub declined: u32,
+    pub sold_out_answers: u32,
+    pub unexpected_answers: u64,
+    pub first_unexpected_answer: Option<String>,
+    /// From the start to the last unit's payment, when every unit sold.
+    pub time_to_sell_out_seconds: Option<f64>,
+    pub orders_per_second: Option<f64>,
+    /// `initiate` and `pay` together.
+    pub checkout_p50_ms: f64,
+    pub checkout_p99_ms: f64,
+    pub steps: Vec<StepFigures>,
+    pub status_polls: u64,
+    /// Admission-cursor requests the core served during the run: what the polls cost it.
+    pub core_cursor_requests: u64,
+    pub fairness: Fairness,
+    pub admission_rate_per_minute: u32,
+    pub token_ttl_seconds: u32,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 120_000_000, 3).expect("valid histogram bounds")
+}
+
+fn ms(h: &Histogram<u64>, q: f64) -> f64 {
+    if h.is_empty() {
+        0.0
+    } else {
+        h.value_at_quantile(q) as f64 / 1000.0
+    }
+}
+
+pub fn build(
+    args: &FlashSaleArgs,
+    sale: &Sale,
+    measurements: &Measurements,
+    view: &Value,
+    core_cursor_requests: u64,
+) -> Report {
+    let samples = measurements.samples();
+    let mut steps = Vec::new();
+    let mut checkout = histogram();
+    for step in Step::ALL {
+        let mut h = histogram();
+        for s in samples.iter().filter(|s| s.step == step) {
+            let _ = h.record(s.micros.max(1));
+            if matches!(step, Step::Initiate | Step::Pay) {
+                let _ = checkout.record(s.micros.max(1));
+            }
+        }
+        steps.push(StepFigures {
+            step: step.name(),
+            requests: h.len(),
+            p50_ms: ms(&h, 0.5),
+            p99_ms: ms(&h, 0.99),
+            max_ms: h.max() as f64 / 1000.0,
+        });
+    }
+    let milestones = measurements.all_milestones();
+    let units_sold = view["unitsSold"].as_u64().unwrap_or(0);
+    let seen = measurements.sold.load(std::sync::atomic::Ordering::Relaxed);
+    let sell_out = (units_sold >= u64::from(args.units))
+        .then(|| {
+            milestones
+                .iter()
+                .filter_map(|m| m.bought_ms)
+                .max()
+                .map(|ms| ms.max(1) as f64 / 1000.0)
+        })
+        .flatten();
+    Report {
+        sale: sale.id.clone(),
+        buyers: milestones.len(),
+        units: args.units,
+        units_sold,
+        orders_seen_by_buyers: seen,
+        oversold: units_sold
+            .max(u64::from(seen))
+            .saturating_sub(u64::from(args.units)),
+        admitted: measurements
+            .admitted
+            .load(std::sync::atomic::Ordering::Relaxed),
+        walked_away: measurements
+            .abandoned
+            .load(std::sync::atomic::Ordering::Relaxed),
+        declined: measurements
+            .declined
+            .load(std::sync::atomic::Ordering::Relaxed),
+        sold_out_answers: measurements
+            .sold_out_answers
+            .load(std::sync::atomic::Ordering::Relaxed),
+        unexpected_answers: measurements
+            .errors
+            .load(std::sync::atomic::Ordering::Relaxed),
+        first_unexpected_answer: measurements.first_error.lock().ok().and_then(|e| e.clone()),
+        time_to_sell_out_seconds: sell_out,
+        orders_per_second: sell_out.map(|s| units_sold as f64 / s),
+        checkout_p50_ms: ms(&checkout, 0.5),
+        checkout_p99_ms: ms(&checkout, 0.99),
+        steps,
+        status_polls: measurements
+            .status_polls
+            .load(std::sync::atomic::Ordering::Relaxed),
+        core_cursor_requests,
+        fairness: fairness(&milestones),
+        admission_rate_per_minute: args.admission_rate,
+        token_ttl_seconds: args.token_ttl,
+    }
+}
+
+fn fairness(milestones: &[Milestones]) -> Fairness {
+    let pairs = |early: bool| -> Vec<(i64, i64)> {
+        milestones
+            .iter()
+            .filter(|m| m.early == early)
+            .filter_map(|m| Some((m.joined_ms?, m.admitted_ms?)))
+            .collect()
+    };
+    let (early, late) = (pairs(true), pairs(false));
+    Fairness {
+        early_joiners_rank_correlation: spearman(&early),
+        late_joiners_rank_correlation: spearman(&late),
+        early_joiners_admitted: early.len(),
+        late_joiners_admitted: late.len(),
+    }
+}
+
+/// Spearman's rank correlation (Pearson's on the ranks), `None` under three pairs.
+pub fn spearman(pairs: &[(i64, i64)]) -> Option<f64> {
+    if pairs.len() < 3 {
+        return None;
+    }
+    let ranks = |values: Vec<i64>| -> Vec<f64> {
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        order.sort_by_key(|&i| values[i]);
+        let mut ranks = vec![0.0; values.len()];
+        let mut i = 0;
+        while i < order.len() {
+            // Ties share the mean of their ranks.
+            let mut j = i;
+            while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
+                j += 1;
+            }
+            let rank = (i + j) as f64 / 2.0;
+            for k in i..=j {
+                ranks[order[k]] = rank;
+            }
+            i = j + 1;
+        }
+        ranks
+    };
+    let a = ranks(pairs.iter().map(|p| p.0).collect());
+    let b = ranks(pairs.iter().map(|p| p.1).collect());
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let cov: f64 = a.iter().zip(&b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    (va > 0.0 && vb > 0.0).then(|| cov / (va * vb).sqrt())
+}
+
+pub fn markdown(r: &Report) -> String {
+    let opt = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.2}"));
+    let mut text = format!(
+        "# Flash sale {sale}\n\n\
+         | Figure | Value |\n|---|---|\n\
+         | buyers | {buyers} |\n| units | {units} |\n| units sold (core) | {sold} |\n\
+         | orders buyers saw confirmed | {seen} |\n| **oversold** | **{oversold}** |\n\
+         | admitted | {admitted} |\n| walked away after admission | {walked} |\n\
+         | declined cards | {declined} |\n| \"sold out\" answers at checkout | {sold_out} |\n\
+         | unexpected answers | {errors} |\n| time to sell out | {sell_out} s |\n\
+         | orders per second | {ops} |\n| checkout p50 / p99 | {c50:.1} / {c99:.1} ms |\n\
+         | status polls (answered at the edge) | {polls} |\n\
+         | admission-cursor requests the core served | {cursor} |\n\
+         | early joiners' rank correlation (join vs admission; 0 = shuffled) | {fe} |\n\
+         | late joiners' rank correlation (1 = first come, first served) | {fl} |\n\
+         | admission rate / token TTL | {rate}/min / {ttl} s |\n\n\
+         | Step | Requests | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|\n",
+        sale = r.sale,
+        buyers = r.buyers,
+        units = r.units,
+        sold = r.units_sold,
+        seen = r.orders_seen_by_buyers,
+        oversold = r.oversold,
+        admitted = r.admitted,
+        walked = r.walked_away,
+        declined = r.declined,
+        sold_out = r.sold_out_answers,
+        errors = r.unexpected_answers,
+        sell_out = opt(r.time_to_sell_out_seconds),
+        ops = opt(r.orders_per_second),
+        c50 = r.checkout_p50_ms,
+        c99 = r.checkout_p99_ms,
+        polls = r.status_polls,
+        cursor = r.core_cursor_requests,
+        fe = opt(r.fairness.early_joiners_rank_correlation),
+        fl = opt(r.fairness.late_joiners_rank_correlation),
+        rate = r.admission_rate_per_minute,
+        ttl = r.token_ttl_seconds,
+    );
+    for s in &r.steps {
+        text.push_str(&format!(
+            "| {} | {} | {:.1} | {:.1} | {:.1} |\n",
+            s.step, s.requests, s.p50_ms, s.p99_ms, s.max_ms
+        ));
+    }
+    if let Some(first) = &r.first_unexpected_answer {
+        text.push_str(&format!("\nFirst unexpected answer: {first}\n"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spearman;
+
+    #[test]
+    fn rank_correlation_tells_order_from_shuffle() {
+        let same: Vec<(i64, i64)> = (0..10).map(|i| (i, i * 3)).collect();
+        assert!((spearman(&same).unwrap() - 1.0).abs() < 1e-9);
+        let reversed: Vec<(i64, i64)> = (0..10).map(|i| (i, -i)).collect();
+        assert!((spearman(&reversed).unwrap() + 1.0).abs() < 1e-9);
+        assert_eq!(spearman(&[(1, 1), (2, 2)]), None);
+    }
+}

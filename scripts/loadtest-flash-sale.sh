@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# A whole flash sale on this machine: PostgreSQL, Redis, the sandbox gateway, the core and the
+# edge (the Worker under wrangler dev by default; LOADTEST_EDGE=spin for the Spin component),
+# with prepared buyers, driven by edgeshop-loadtest. The report and chart go to
+# bench-results/flash-sale/ (report.md, report.json, chart.png).
+#
+#   ./scripts/loadtest-flash-sale.sh                       # 100,000 buyers, 10,000 units
+#   LOADTEST_BUYERS=5000 LOADTEST_UNITS=500 ./scripts/loadtest-flash-sale.sh
+#
+# Every simulated buyer comes from 127.0.0.1, so the per-address limits are turned off (the
+# per-buyer one and the cap on checkouts in flight stay on), and the admission rate is raised
+# so that the system, not the rate, limits the sale. Extra arguments go to the tool.
+
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+
+BUYERS="${LOADTEST_BUYERS:-100000}"
+UNITS="${LOADTEST_UNITS:-10000}"
+EDGE="${LOADTEST_EDGE:-workers}"
+CORE_BIND="${LOADTEST_CORE_BIND:-127.0.0.1:28080}"
+EDGE_PORT="${LOADTEST_EDGE_PORT:-28787}"
+GATEWAY_BIND="${LOADTEST_GATEWAY_BIND:-127.0.0.1:28090}"
+
+ensure_services
+ensure_rust_targets
+ensure_fonts
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/edgeshop/target}"
+say "building (release) ..."
+cargo build --release -p edgeshop-core --bin edgeshop-core -p edgeshop-gateway --bin edgeshop-gateway \
+  -p edgeshop-loadtest --bin edgeshop-loadtest
+case "$EDGE" in
+  workers) source scripts/edge-toolchain.sh; ensure_edge_toolchain; bash scripts/build-worker.sh >/dev/null ;;
+  spin)
+    cargo build --release -p edgeshop-spin-host --bin edgeshop-spin-host
+    cargo build --release -p edgeshop-edge-spin --target wasm32-wasip2
+    ;;
+  *) say "LOADTEST_EDGE must be workers or spin"; exit 1 ;;
+esac
+
+scratch=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+start() { setsid "$@" >>"$scratch/servers.log" 2>&1 & pids+=("$!"); }
+wait_for() { # url
+  for _ in $(seq 1 300); do curl -sf -o /dev/null "$1" && return 0; sleep 1; done
+  say "$1 did not answer; the servers said:"; tail -50 "$scratch/servers.log"; return 1
+}
+
+bin="$CARGO_TARGET_DIR/release"
+export DATABASE_URL="${LOADTEST_DATABASE_URL:-postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop_loadtest}"
+# A fresh database each run (the core creates it on first use).
+psql "${DATABASE_URL%/*}/postgres" -w -qc "DROP DATABASE IF EXISTS \"${DATABASE_URL##*/}\"" >/dev/null
+export EDGESHOP_BIND="$CORE_BIND" RUST_LOG=warn REDIS_KEY_PREFIX="loadtest:$(date +%s):"
+export EDGESHOP_JWT_PRIVATE_KEY_FILE="$scratch/jwt.pem" EDGESHOP_ADMISSION_KEY_FILE="$scratch/admission.key"
+export EDGESHOP_EDGE_SECRET="loadtest-edge-secret-0123"
+export EDGESHOP_RATE_LIMIT_PER_IP=0 EDGESHOP_SWEEP_INTERVAL_SECONDS=1 DATABASE_MAX_CONNECTIONS=40
+export GATEWAY_BIND PAYMENT_GATEWAY_URL="http://$GATEWAY_BIND"
+
+"$bin/edgeshop-core" seed --products 100 >/dev/null
+"$bin/edgeshop-core" user create --email admin@edgeshop.local --password edgeshop-admin --role admin \
+  --if-missing >/dev/null
+say "preparing $BUYERS buyers ..."
+"$bin/edgeshop-core" user load-test-buyers --count "$BUYERS" --prefix "sale" --out "$scratch/buyers.csv"
+
+start "$bin/edgeshop-gateway"
+start "$bin/edgeshop-core" serve
+core_url="http://$CORE_BIND"
+wait_for "$core_url/healthz"
+key=$(curl -sf "$core_url/.well-known/jwks.json" | sed -n 's/.*"x":"\([^"]*\)".*/\1/p')
+admission=$(cat "$EDGESHOP_ADMISSION_KEY_FILE")
+edge_url="http://127.0.0.1:$EDGE_PORT"
+case "$EDGE" in
+  workers)
+    start wrangler dev --ip 127.0.0.1 --port "$EDGE_PORT" --inspector-port "$((EDGE_PORT + 1))" \
+      --var "CORE_URL:$core_url" --var "EDGE_JWT_PUBLIC_KEY:$key" --var "EDGE_SECRET:$EDGESHOP_EDGE_SECRET" \
+      --var "ADMISSION_KEY:$admission" --var "EDGE_RATE_LIMIT_PER_IP:0" \
+      --persist-to "$scratch/wrangler" --show-interactive-dev-session=false
+    ;;
+  spin)
+    SPIN_VARIABLE_CORE_URL="$core_url" SPIN_VARIABLE_EDGE_JWT_PUBLIC_KEY="$key" \
+      SPIN_VARIABLE_EDGE_SECRET="$EDGESHOP_EDGE_SECRET" SPIN_VARIABLE_ADMISSION_KEY="$admission" \
+      SPIN_KV_PREFIX="loadtest-edge:$(date +%s):" \
+      start "$bin/edgeshop-spin-host" --addr "127.0.0.1:$EDGE_PORT" \
+      "$CARGO_TARGET_DIR/wasm32-wasip2/release/edgeshop_edge_spin.wasm"
+    ;;
+esac
+wait_for "$edge_url/api/cart"
+
+say "the sale: $BUYERS buyers, $UNITS units, edge $EDGE at $edge_url"
+"$bin/edgeshop-loadtest" flash-sale --edge "$edge_url" --core "$core_url" \
+  --buyers-file "$scratch/buyers.csv" --units "$UNITS" \
+  --admission-rate "${LOADTEST_ADMISSION_RATE:-600000}" --token-ttl "${LOADTEST_TOKEN_TTL:-20}" \
+  --start-in "${LOADTEST_START_IN:-20}" --concurrency "${LOADTEST_CONCURRENCY:-512}" \
+  --out bench-results/flash-sale "$@"
