@@ -60,6 +60,9 @@ pub struct Journey {
     measurements: Arc<Measurements>,
 }
 
+/// What a request answers once the run is over (not counted as an error).
+pub const STOPPED: &str = "the run stopped";
+
 enum Outcome {
     /// Keep going.
     Wait(Duration),
@@ -116,6 +119,9 @@ impl Journey {
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, Value), String> {
         let _permit = self.in_flight.acquire().await.map_err(|e| e.to_string())?;
+        if self.stopped() {
+            return Err(STOPPED.to_owned());
+        }
         let started = Instant::now();
         let answer = request.send().await;
         let result = match answer {

@@ -143,8 +143,13 @@ async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<()> {
         })
         .collect();
     let deadline = started + Duration::from_secs(args.start_in + args.max_seconds);
+    let mut last_line = Instant::now();
     loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
+        if args.quiet && last_line.elapsed() >= Duration::from_secs(10) {
+            last_line = Instant::now();
+            eprintln!("{}", measurements.summary_line());
+        }
         let sold = measurements.sold.load(Ordering::Relaxed);
         progress.set_position(u64::from(sold));
         progress.set_message(format!(
@@ -159,8 +164,13 @@ async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<()> {
         }
     }
     journey.stop();
-    for task in tasks {
-        let _ = task.await;
+    // Buyers finish the request they are in; whoever is still busy after that is cut off.
+    let drained = Instant::now() + Duration::from_secs(35);
+    while Instant::now() < drained && !tasks.iter().all(|t| t.is_finished()) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for task in &tasks {
+        task.abort();
     }
     progress.finish();
 

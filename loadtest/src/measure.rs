@@ -105,6 +105,9 @@ impl Measurements {
     }
 
     pub fn error(&self, what: String) {
+        if what == crate::buyer::STOPPED {
+            return;
+        }
         self.errors.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut first) = self.first_error.lock()
             && first.is_none()
@@ -120,6 +123,29 @@ impl Measurements {
             }
             update(&mut all[buyer]);
         }
+    }
+
+    /// One line of where the run stands, for logs.
+    pub fn summary_line(&self) -> String {
+        let mut requests = [0u64; 5];
+        if let Ok(samples) = self.samples.lock() {
+            for s in samples.iter() {
+                requests[Step::ALL.iter().position(|x| *x == s.step).unwrap_or(0)] += 1;
+            }
+        }
+        let steps: Vec<String> = Step::ALL
+            .iter()
+            .zip(requests)
+            .map(|(step, n)| format!("{} {n}", step.name()))
+            .collect();
+        format!(
+            "t={:.0}s sold {} admitted {} errors {} · requests: {}",
+            self.now_ms() as f64 / 1000.0,
+            self.sold.load(Ordering::Relaxed),
+            self.admitted.load(Ordering::Relaxed),
+            self.errors.load(Ordering::Relaxed),
+            steps.join(", ")
+        )
     }
 
     pub fn samples(&self) -> Vec<Sample> {
