@@ -172,9 +172,13 @@ impl Journey {
                     .bearer_auth(&buyer.token),
             )
             .await;
-        let ticket = match joined {
+        let (ticket, queue_rank) = match joined {
             Ok((200, body)) => match body["ticket"].as_str() {
-                Some(ticket) => ticket.to_owned(),
+                Some(ticket) => {
+                    let place = &body["place"];
+                    let rank = place["lottery"].as_i64().or(place["arrival"].as_i64());
+                    (ticket.to_owned(), rank)
+                }
                 None => {
                     return self
                         .measurements
@@ -191,6 +195,7 @@ impl Journey {
         self.measurements.milestones(n, |m| {
             m.joined_ms = Some(joined_ms);
             m.early = early;
+            m.queue_rank = queue_rank;
         });
         let mut in_cart = false;
         let mut admitted = false;

@@ -19,13 +19,14 @@ pub struct StepFigures {
 
 #[derive(Debug, Serialize)]
 pub struct Fairness {
-    /// Rank correlation of join order and admission order among early joiners: near 0 is a
-    /// fair shuffle (joining first before the start bought nothing).
+    /// Rank correlation of join order and admission order (the place the queue gave them)
+    /// among early joiners: near 0 is a fair shuffle (joining first before the start bought
+    /// nothing).
     pub early_joiners_rank_correlation: Option<f64>,
     /// The same for late joiners: near 1 is first come, first served.
     pub late_joiners_rank_correlation: Option<f64>,
-    pub early_joiners_admitted: usize,
-    pub late_joiners_admitted: usize,
+    pub early_joiners: usize,
+    pub late_joiners: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -155,15 +156,15 @@ fn fairness(milestones: &[Milestones]) -> Fairness {
         milestones
             .iter()
             .filter(|m| m.early == early)
-            .filter_map(|m| Some((m.joined_ms?, m.admitted_ms?)))
+            .filter_map(|m| Some((m.joined_ms?, m.queue_rank?)))
             .collect()
     };
     let (early, late) = (pairs(true), pairs(false));
     Fairness {
         early_joiners_rank_correlation: spearman(&early),
         late_joiners_rank_correlation: spearman(&late),
-        early_joiners_admitted: early.len(),
-        late_joiners_admitted: late.len(),
+        early_joiners: early.len(),
+        late_joiners: late.len(),
     }
 }
 
