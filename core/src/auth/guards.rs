@@ -21,8 +21,8 @@ pub struct CurrentUser {
 }
 
 /// The bearer token of a request, if it carries one. A malformed header is an error, not a guest.
-fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
     let text = value.to_str().map_err(|_| {
@@ -51,7 +51,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         if let Some(user) = parts.extensions.get::<CurrentUser>() {
             return Ok(*user);
         }
-        let token = bearer_token(parts)?
+        let token = bearer_token(&parts.headers)?
             .ok_or_else(|| ApiError::unauthorized("missing_token", "sign in to do this"))?;
         let claims = state
             .keys
