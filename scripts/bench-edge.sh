@@ -31,18 +31,8 @@ cargo build --release -p edgeshop-edge-spin --target wasm32-wasip2
 bash scripts/build-worker.sh >/dev/null
 
 scratch=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-# Each server in a process group of its own, so stopping it stops what it started.
-start() { setsid "$@" >>"$scratch/servers.log" 2>&1 & pids+=("$!"); }
-wait_for() { # url
-  for _ in $(seq 1 300); do curl -sf -o /dev/null "$1" && return 0; sleep 1; done
-  say "$1 did not answer; the servers said:"; cat "$scratch/servers.log"; return 1
-}
+export SERVERS_LOG="$scratch/servers.log"
+trap 'stop_servers; rm -rf "$scratch"' EXIT
 
 export DATABASE_URL="${BENCH_DATABASE_URL:-postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop_bench_edge}"
 export EDGESHOP_BIND="$CORE_BIND" EDGESHOP_JWT_PRIVATE_KEY_FILE="$scratch/jwt.pem" RUST_LOG=warn
@@ -50,18 +40,18 @@ export EDGESHOP_ADMISSION_KEY_FILE="$scratch/admission.key"
 export REDIS_KEY_PREFIX="bench-edge:" EDGESHOP_EDGE_SECRET="bench-edge-secret-0123"
 core="$CARGO_TARGET_DIR/release/edgeshop-core"
 "$core" seed --products 1000 >/dev/null
-start "$core" serve
+start_server "$core" serve
 core_url="http://$CORE_BIND"
-wait_for "$core_url/healthz"
+wait_for_url "$core_url/healthz"
 key=$(curl -sf "$core_url/.well-known/jwks.json" | sed -n 's/.*"x":"\([^"]*\)".*/\1/p')
 product=$(curl -sf "$core_url/api/products?size=1" | sed -n 's/.*"productId":"\([0-9]*\)".*/\1/p' | head -1)
 
-start wrangler dev --ip 127.0.0.1 --port "$WORKERS_PORT" --inspector-port "$((WORKERS_PORT + 1))" \
+start_server wrangler dev --ip 127.0.0.1 --port "$WORKERS_PORT" --inspector-port "$((WORKERS_PORT + 1))" \
   --var "CORE_URL:$core_url" --var "EDGE_JWT_PUBLIC_KEY:$key" --var "EDGE_SECRET:$EDGESHOP_EDGE_SECRET" \
   --persist-to "$scratch/wrangler" --show-interactive-dev-session=false
 spin_wasm="$CARGO_TARGET_DIR/wasm32-wasip2/release/edgeshop_edge_spin.wasm"
 SPIN_VARIABLE_CORE_URL="$core_url" SPIN_VARIABLE_EDGE_JWT_PUBLIC_KEY="$key" SPIN_KV_PREFIX="bench-edge-spin:" \
-  start "$CARGO_TARGET_DIR/release/edgeshop-spin-host" --addr "127.0.0.1:$SPIN_PORT" "$spin_wasm"
+  start_server "$CARGO_TARGET_DIR/release/edgeshop-spin-host" --addr "127.0.0.1:$SPIN_PORT" "$spin_wasm"
 
 path="/api/products/$product"
 declare -A urls=(
@@ -69,7 +59,7 @@ declare -A urls=(
   [workers]="http://127.0.0.1:$WORKERS_PORT$path"
   [spin]="http://127.0.0.1:$SPIN_PORT$path"
 )
-for name in core workers spin; do wait_for "${urls[$name]}"; done
+for name in core workers spin; do wait_for_url "${urls[$name]}"; done
 
 say "product $product, $CONNECTIONS connections, ${SECONDS_EACH}s each"
 printf '%-28s %12s %10s %10s\n' "GET $path from" "requests/s" "p50" "p99"

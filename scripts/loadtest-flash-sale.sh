@@ -39,17 +39,8 @@ case "$EDGE" in
 esac
 
 scratch=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-start() { setsid "$@" >>"$scratch/servers.log" 2>&1 & pids+=("$!"); }
-wait_for() { # url
-  for _ in $(seq 1 300); do curl -sf -o /dev/null "$1" && return 0; sleep 1; done
-  say "$1 did not answer; the servers said:"; tail -50 "$scratch/servers.log"; return 1
-}
+export SERVERS_LOG="$scratch/servers.log"
+trap 'stop_servers; rm -rf "$scratch"' EXIT
 
 bin="$CARGO_TARGET_DIR/release"
 export DATABASE_URL="${LOADTEST_DATABASE_URL:-postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop_loadtest}"
@@ -67,16 +58,16 @@ export GATEWAY_BIND PAYMENT_GATEWAY_URL="http://$GATEWAY_BIND"
 say "preparing $BUYERS buyers ..."
 "$bin/edgeshop-core" user load-test-buyers --count "$BUYERS" --prefix "sale" --out "$scratch/buyers.csv"
 
-start "$bin/edgeshop-gateway"
-start "$bin/edgeshop-core" serve
+start_server "$bin/edgeshop-gateway"
+start_server "$bin/edgeshop-core" serve
 core_url="http://$CORE_BIND"
-wait_for "$core_url/healthz"
+wait_for_url "$core_url/healthz"
 key=$(curl -sf "$core_url/.well-known/jwks.json" | sed -n 's/.*"x":"\([^"]*\)".*/\1/p')
 admission=$(cat "$EDGESHOP_ADMISSION_KEY_FILE")
 edge_url="http://127.0.0.1:$EDGE_PORT"
 case "$EDGE" in
   workers)
-    start wrangler dev --ip 127.0.0.1 --port "$EDGE_PORT" --inspector-port "$((EDGE_PORT + 1))" \
+    start_server wrangler dev --ip 127.0.0.1 --port "$EDGE_PORT" --inspector-port "$((EDGE_PORT + 1))" \
       --var "CORE_URL:$core_url" --var "EDGE_JWT_PUBLIC_KEY:$key" --var "EDGE_SECRET:$EDGESHOP_EDGE_SECRET" \
       --var "ADMISSION_KEY:$admission" --var "EDGE_RATE_LIMIT_PER_IP:0" \
       --persist-to "$scratch/wrangler" --show-interactive-dev-session=false
@@ -85,11 +76,11 @@ case "$EDGE" in
     SPIN_VARIABLE_CORE_URL="$core_url" SPIN_VARIABLE_EDGE_JWT_PUBLIC_KEY="$key" \
       SPIN_VARIABLE_EDGE_SECRET="$EDGESHOP_EDGE_SECRET" SPIN_VARIABLE_ADMISSION_KEY="$admission" \
       SPIN_KV_PREFIX="loadtest-edge:$(date +%s):" \
-      start "$bin/edgeshop-spin-host" --addr "127.0.0.1:$EDGE_PORT" \
+      start_server "$bin/edgeshop-spin-host" --addr "127.0.0.1:$EDGE_PORT" \
       "$CARGO_TARGET_DIR/wasm32-wasip2/release/edgeshop_edge_spin.wasm"
     ;;
 esac
-wait_for "$edge_url/api/cart"
+wait_for_url "$edge_url/api/cart"
 
 say "the sale: $BUYERS buyers, $UNITS units, edge $EDGE at $edge_url"
 "$bin/edgeshop-loadtest" flash-sale --edge "$edge_url" --core "$core_url" \

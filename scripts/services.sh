@@ -138,6 +138,18 @@ ensure_fonts() {
   fi
 }
 
+# A script's background servers: each in a process group of its own (so stopping it stops
+# what it started), their output in $SERVERS_LOG, all stopped by stop_servers.
+server_pids=()
+start_server() { setsid "$@" >>"$SERVERS_LOG" 2>&1 & server_pids+=("$!"); }
+stop_servers() {
+  for pid in "${server_pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+}
+wait_for_url() { # url
+  for _ in $(seq 1 300); do curl -sf -o /dev/null "$1" && return 0; sleep 1; done
+  say "$1 did not answer; the servers said:"; tail -50 "$SERVERS_LOG"; return 1
+}
+
 ensure_services() {
   ensure_postgres
   ensure_redis
