@@ -685,3 +685,68 @@ async fn admission_holds_its_rate_over_a_simulated_minute(db: sqlx::PgPool) {
         "six seconds at 600/min"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_flash_sale_job_reloads_a_lost_pool_and_returns_claims_that_never_became_checkouts(
+    db: sqlx::PgPool,
+) {
+    let shop = shop(db).await;
+    let app = &shop.app;
+    let admin = app.user(Role::Admin).await;
+    let sale = create_sale(
+        app,
+        &admin,
+        json!({"productId": shop.catalog.ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": started_a_second_ago()}),
+    )
+    .await;
+    let id = sale["flashSaleId"].as_str().unwrap().to_owned();
+    let keys = SaleKeys::new(&app.state.redis, FlashSaleId::new(id.parse().unwrap()));
+
+    // A process claimed two tokens and died before its checkout was written.
+    let claimed = pool::claim(
+        &app.state.redis,
+        &keys,
+        &pool::ClaimRequest {
+            checkout: shared_model::ids::CheckoutId(uuid::Uuid::new_v4()),
+            user: UserId::new(shop.buyer.user_id),
+            quantity: 2,
+            per_buyer_limit: 2,
+            admission: uuid::Uuid::new_v4(),
+            deadline_ms: Utc::now().timestamp_millis() - 60_000,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(claimed, pool::ClaimOutcome::Claimed(ref t) if t.len() == 2));
+    assert_eq!(sale_view(app, &id).await["unitsLeft"], 3);
+    let report = edgeshop_core::flash_sales::jobs::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(report.claims_returned, 1);
+    assert_eq!(sale_view(app, &id).await["unitsLeft"], 5);
+
+    // Redis lost the pool: the job loads it again from the record.
+    let mut conn = app.state.redis.connection().await.unwrap();
+    let lost: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}fs:*", app.state.redis.prefix()))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(&lost)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        pool::free_tokens(&app.state.redis, &keys).await.unwrap(),
+        None
+    );
+    let report = edgeshop_core::flash_sales::jobs::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(report.prewarmed, 1);
+    assert_eq!(
+        pool::free_tokens(&app.state.redis, &keys).await.unwrap(),
+        Some(5)
+    );
+}

@@ -137,3 +137,53 @@ async fn checkouts_in_flight_are_capped_across_processes(db: sqlx::PgPool) {
         .unwrap();
     assert_eq!(left, 0);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_address_the_edge_reports_is_believed_only_from_the_edge(db: sqlx::PgPool) {
+    let shop = Shop::open(
+        db,
+        &[
+            ("EDGESHOP_RATE_LIMIT_PER_BUYER", "0".to_owned()),
+            ("EDGESHOP_RATE_LIMIT_PER_IP", "1".to_owned()),
+            ("EDGESHOP_MAX_CONCURRENT_CHECKOUTS", "0".to_owned()),
+            ("EDGESHOP_EDGE_SECRET", "edge-secret-of-the-test".to_owned()),
+        ],
+        Duration::from_secs(5),
+        illinois(),
+    )
+    .await;
+    let (app, ember) = (&shop.app, shop.catalog.ember);
+    let into_second = chrono::Utc::now().timestamp_subsec_millis();
+    if into_second > 600 {
+        tokio::time::sleep(Duration::from_millis(u64::from(1_000 - into_second))).await;
+    }
+    let from = |address: &str, secret: &str| {
+        app.post("/api/checkout/initiate")
+            .bearer(&shop.buyer.token)
+            .header("x-forwarded-for", address)
+            .header("x-edge-secret", secret)
+            .json(&json!({"items": [{"productId": ember.to_string(), "quantity": 1}], "shippingAddressId": shop.address}))
+    };
+    // Through the edge, two buyers' addresses are two budgets of one request a second.
+    from("198.51.100.1", "edge-secret-of-the-test")
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    from("198.51.100.2", "edge-secret-of-the-test")
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    from("198.51.100.1", "edge-secret-of-the-test")
+        .send()
+        .await
+        .expect_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    // Anyone else naming an address is counted as who they are (one unknown peer here).
+    from("198.51.100.3", "not-the-secret")
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    from("198.51.100.4", "not-the-secret")
+        .send()
+        .await
+        .expect_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+}

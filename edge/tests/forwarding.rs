@@ -234,3 +234,35 @@ fn a_malformed_checkout_id_never_reaches_the_core() {
     assert_eq!(response.status, 400);
     assert!(edge.host.core_calls().is_empty());
 }
+
+#[test]
+fn the_core_hears_the_buyers_address_only_with_the_edges_secret() {
+    let edge = Edge::new();
+    let header_sent = |request: Request, name: &str| {
+        edge.send(request);
+        edge.host
+            .core_calls()
+            .pop()
+            .unwrap()
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let from_cloudflare = Request::new(Method::Get, "/api/orders")
+        .with_header("cf-connecting-ip", "198.51.100.7")
+        .with_header("x-forwarded-for", "203.0.113.1");
+    assert_eq!(
+        header_sent(from_cloudflare.clone(), "x-forwarded-for").as_deref(),
+        Some("198.51.100.7")
+    );
+    assert_eq!(
+        header_sent(from_cloudflare, "x-edge-secret").as_deref(),
+        Some(EDGE_SECRET)
+    );
+    // A runtime that names no client sends no address, and no secret with it.
+    assert_eq!(
+        header_sent(Request::new(Method::Get, "/api/orders"), "x-edge-secret"),
+        None
+    );
+}
