@@ -48,6 +48,10 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::task::JoinHandle;
 
+// The core binary's allocator, so the core measured in this process is the one deployed.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DEFAULT_DATABASE_URL: &str = "postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop_bench";
 const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// The CLI's default seed: the benchmark catalog is the demo catalog, only bigger.

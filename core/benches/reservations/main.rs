@@ -54,6 +54,10 @@ use load::{Until, closed_loop, open_loop};
 use report::{Check, PhaseFigures, Report};
 use support::env_or;
 
+// The core binary's allocator, so the core measured in this process is the one deployed.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DEFAULT_DATABASE_URL: &str =
     "postgres://edgeshop:edgeshop@127.0.0.1:5432/edgeshop_bench_reservations";
 const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";

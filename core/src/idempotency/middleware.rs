@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::key::IdempotencyKey;
 use super::store::{self, Claim, StoredResponse};
+use crate::auth::guards::verified_claims;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -69,7 +70,7 @@ fn key_of(
 }
 
 async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let bytes = to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
@@ -78,7 +79,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
             .run(Request::from_parts(parts, Body::from(bytes)))
             .await);
     };
-    let Some(principal) = principal(&state, &parts) else {
+    let Some(principal) = principal(&state, &mut parts) else {
         // A token is present but invalid: the handler will refuse it; nothing to remember.
         return Ok(next
             .run(Request::from_parts(parts, Body::from(bytes)))
@@ -147,16 +148,12 @@ fn is_final(status: StatusCode) -> bool {
 
 /// Who sent the request: keys are per caller, so two clients cannot collide or read each
 /// other's answers. `None` when a token is present but not valid.
-fn principal(state: &AppState, parts: &axum::http::request::Parts) -> Option<String> {
-    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-        return Some("anonymous".to_owned());
-    };
-    let token = value.to_str().ok()?.split_once(' ')?.1.trim();
-    let claims = state
-        .keys
-        .verify(token, chrono::Utc::now().timestamp())
-        .ok()?;
-    Some(format!("user:{}", claims.sub))
+fn principal(state: &AppState, parts: &mut axum::http::request::Parts) -> Option<String> {
+    match verified_claims(state, parts) {
+        Ok(Some(claims)) => Some(format!("user:{}", claims.sub)),
+        Ok(None) => Some("anonymous".to_owned()),
+        Err(_) => None,
+    }
 }
 
 fn hash_request(method: &Method, uri: &axum::http::Uri, body: &[u8]) -> String {

@@ -8,6 +8,14 @@ use super::KEY_TTL_HOURS;
 /// crashed) and may be taken over; handlers behind keys are themselves idempotent.
 const IN_PROGRESS_LEASE_SECONDS: i64 = 120;
 
+// Claims and stored responses are committed without waiting for the disk (`synchronous_commit
+// = off`, set inside each statement): a checkout request writes four of them, and waiting for
+// a WAL flush on each was most of a request's commit time. The WAL is one ordered log, so a
+// database crash can only lose its latest commits: a claim is durable as soon as any effect of
+// its handler is (the handler commits synchronously after it); what a crash in the next few
+// hundred milliseconds can lose is a stored response, which leaves the key IN_PROGRESS until
+// its lease expires, the same state a core crash between the handler and `complete` leaves.
+
 #[derive(Debug)]
 pub enum Claim {
     /// First use (or a dead claim taken over): run the request.
@@ -48,7 +56,9 @@ pub async fn claim(
     for _ in 0..2 {
         let claimed: Option<bool> = sqlx::query_scalar(
             "INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, status, expires_at)
-             VALUES ($1, $2, $3, 'IN_PROGRESS', now() + make_interval(hours => $4))
+             SELECT $1, $2, $3, 'IN_PROGRESS', now() + make_interval(hours => $4)
+               FROM (SELECT set_config('synchronous_commit', 'off', true) AS setting) AS async_commit
+              WHERE async_commit.setting = 'off'
              ON CONFLICT (scope, idempotency_key) DO UPDATE
                SET request_hash = EXCLUDED.request_hash, status = 'IN_PROGRESS',
                    response_status = NULL, response_headers = NULL, response_body = NULL,
@@ -123,7 +133,8 @@ pub async fn complete(
     sqlx::query(
         "UPDATE idempotency_keys
             SET status = 'COMPLETED', response_status = $3, response_headers = $4, response_body = $5
-          WHERE scope = $1 AND idempotency_key = $2",
+           FROM (SELECT set_config('synchronous_commit', 'off', true) AS setting) AS async_commit
+          WHERE async_commit.setting = 'off' AND scope = $1 AND idempotency_key = $2",
     )
     .bind(scope)
     .bind(key)

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use redis::Script;
 
-use crate::auth::guards::{bearer_token, from_the_edge};
+use crate::auth::guards::{from_the_edge, verified_claims};
 use crate::error::error_response;
 use crate::kv::Redis;
 use crate::state::AppState;
@@ -66,8 +66,12 @@ pub async fn checkout_limits(
     };
     let limits = state.config.rate_limits;
     let now_ms = Utc::now().timestamp_millis();
-    if limits.per_buyer_per_second > 0
-        && let Some(user) = buyer(&state, &request)
+    let (request, buyer) = if limits.per_buyer_per_second > 0 {
+        buyer(&state, request)
+    } else {
+        (request, None)
+    };
+    if let Some(user) = buyer
         && !allowed(
             &state.redis,
             &format!("rl:buyer:{action}:{user}"),
@@ -131,11 +135,14 @@ pub async fn checkout_limits(
 }
 
 /// The signed-in buyer, from a token that verifies (the route's own guard checks the session).
-fn buyer(state: &AppState, request: &Request) -> Option<i64> {
+fn buyer(state: &AppState, request: Request) -> (Request, Option<i64>) {
     // Read as the guard reads it, so no spelling of the header slips past the limit.
-    let token = bearer_token(request.headers()).ok()??;
-    let claims = state.keys.verify(token, Utc::now().timestamp()).ok()?;
-    Some(claims.sub.get())
+    let (mut parts, body) = request.into_parts();
+    let buyer = verified_claims(state, &mut parts)
+        .ok()
+        .flatten()
+        .map(|claims| claims.sub.get());
+    (Request::from_parts(parts, body), buyer)
 }
 
 /// The buyer's address: the one the edge reports when the edge is the caller, else the peer.
