@@ -226,17 +226,34 @@ async fn one_bad_reservation_in_a_durable_batch_refuses_only_itself(db: sqlx::Pg
     let first = reservation_store::write_batch(&db, &[&written_earlier])
         .await
         .unwrap();
-    assert!(matches!(first[..], [Ok(WriteOutcome::Written)]));
+    let Ok(WriteOutcome::Written(first_ids)) = &first[0] else {
+        panic!("the first write must take: {first:?}");
+    };
+    // The ids it reports are the rows it wrote.
+    let stored: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT inventory_id, reservation_id FROM inventory_reservations")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    let reported: Vec<(i64, i64)> = first_ids
+        .iter()
+        .map(|(r, id)| (r.get(), id.get()))
+        .collect();
+    assert_eq!(reported, stored);
 
     let fresh = durable(inventory_id, 1);
     let unknown_row = durable(inventory_id + 10_000, 1);
     let outcomes = reservation_store::write_batch(&db, &[&fresh, &written_earlier, &unknown_row])
         .await
         .unwrap();
-    assert!(matches!(outcomes[0], Ok(WriteOutcome::Written)));
     assert!(
-        matches!(outcomes[1], Ok(WriteOutcome::Written)),
-        "written before, so durable: {:?}",
+        matches!(&outcomes[0], Ok(WriteOutcome::Written(ids)) if ids.len() == 1 && ids != first_ids),
+        "{:?}",
+        outcomes[0]
+    );
+    assert!(
+        matches!(&outcomes[1], Ok(WriteOutcome::Written(ids)) if ids == first_ids),
+        "written before, so durable, with the rows written then: {:?}",
         outcomes[1]
     );
     let refused = outcomes[2].as_ref().expect_err("no such stock row");

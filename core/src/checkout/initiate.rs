@@ -29,7 +29,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::flash_sales::purchase;
 use crate::inventory::reservation_store;
 use crate::inventory::reservations::{
-    LineRequest, ReleaseKind, ReserveOutcome, ReserveRequest, ShipTo,
+    Allocation, LineRequest, ReleaseKind, ReserveOutcome, ReserveRequest, ShipTo,
 };
 use crate::orders::store::{self as orders, Actor, NewOrder, NewOrderItem};
 use crate::outbox::{self, Queued};
@@ -226,17 +226,7 @@ pub async fn initiate(
         if let Some(claim) = &claim {
             purchase::record(&mut tx, claim, saga, expires_at).await?;
         }
-        let reserved = reservation_store::reserved_rows(&mut tx, saga).await?;
-        let reserved_items: Vec<ReservedItem> = reserved
-            .iter()
-            .map(|r| ReservedItem {
-                reservation_id: ReservationId::new(r.reservation_id),
-                product_id: ProductId::new(r.product_id),
-                variant_id: r.variant_id.map(VariantId::new),
-                warehouse_id: WarehouseId::new(r.warehouse_id),
-                quantity_reserved: r.quantity.max(0) as u32,
-            })
-            .collect();
+        let reserved_items = reserved_items(&mut tx, saga, &lines, &allocations).await?;
         let order = orders::create(
             &mut tx,
             &NewOrder {
@@ -348,6 +338,44 @@ pub async fn initiate(
         expires_at,
         notices,
     ))
+}
+
+/// What the reservation holds, for its event: from the ids the durable write reported, or read
+/// back when it did not report them (a retried write, or the row-lock path without Redis).
+async fn reserved_items(
+    conn: &mut sqlx::PgConnection,
+    saga: SagaId,
+    lines: &[Line],
+    allocations: &[Allocation],
+) -> ApiResult<Vec<ReservedItem>> {
+    let known: Option<Vec<ReservedItem>> = allocations
+        .iter()
+        .map(|a| {
+            let line = lines.get(a.line)?;
+            Some(ReservedItem {
+                reservation_id: a.reservation_id?,
+                product_id: line.product_id(),
+                variant_id: line.variant_id(),
+                warehouse_id: a.warehouse_id,
+                quantity_reserved: a.quantity,
+            })
+        })
+        .collect();
+    if let Some(mut items) = known {
+        items.sort_by_key(|i| i.reservation_id);
+        return Ok(items);
+    }
+    let reserved = reservation_store::reserved_rows(conn, saga).await?;
+    Ok(reserved
+        .iter()
+        .map(|r| ReservedItem {
+            reservation_id: ReservationId::new(r.reservation_id),
+            product_id: ProductId::new(r.product_id),
+            variant_id: r.variant_id.map(VariantId::new),
+            warehouse_id: WarehouseId::new(r.warehouse_id),
+            quantity_reserved: r.quantity.max(0) as u32,
+        })
+        .collect())
 }
 
 /// Checks every line against the catalog: known, on sale, variant valid, within the cap.

@@ -5,8 +5,13 @@
 //! processes cannot deadlock. The database's `inventory_reserved_within_total` check is the
 //! last word on overselling: whatever a cache believed, a reservation beyond the stock fails.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use shared_model::ids::{CheckoutId, InventoryId, OrderId, ProductId, SagaId, VariantId};
+
+use shared_model::ids::{
+    CheckoutId, InventoryId, OrderId, ProductId, ReservationId, SagaId, VariantId,
+};
 use sqlx::{PgConnection, PgPool};
 
 use super::low_stock;
@@ -22,9 +27,10 @@ pub struct DurableReservation {
 }
 
 /// Whether a durable write took, or the database refused it as beyond the stock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome {
-    Written,
+    /// Durable, with the id of the saga's reservation row on each stock row.
+    Written(Vec<(InventoryId, ReservationId)>),
     BeyondStock,
 }
 
@@ -37,16 +43,30 @@ const INSERT_AND_COUNT: &str = "
         -- row. A saga written twice fails the batch instead, and is then written alone.
         INSERT INTO inventory_reservations (saga_id, checkout_id, cart_id, expires_at, inventory_id, quantity)
         SELECT saga_id, checkout_id, cart_id, expires_at, inventory_id, quantity FROM input
-        RETURNING inventory_id, quantity
+        RETURNING reservation_id, saga_id, inventory_id, quantity
     ), totals AS (
-        SELECT inventory_id, sum(quantity)::int AS quantity FROM inserted GROUP BY inventory_id
+        SELECT inventory_id, sum(quantity)::int AS quantity,
+               array_agg(saga_id) AS sagas, array_agg(reservation_id) AS reservations
+          FROM inserted GROUP BY inventory_id
     )
     UPDATE inventory i
        SET quantity_reserved = i.quantity_reserved + t.quantity, version = i.version + 1, updated_at = now()
       FROM totals t
      WHERE i.inventory_id = t.inventory_id
     RETURNING i.inventory_id, i.product_id, i.variant_id, i.warehouse_id, i.quantity_available,
-              i.low_stock_threshold, t.quantity AS taken";
+              i.low_stock_threshold, t.quantity AS taken, t.sagas, t.reservations";
+
+/// A stock row the batch changed, with the reservation rows written on it (by saga).
+#[derive(sqlx::FromRow)]
+struct WrittenRow {
+    #[sqlx(flatten)]
+    touched: low_stock::Touched,
+    sagas: Vec<uuid::Uuid>,
+    reservations: Vec<i64>,
+}
+
+/// The reservation rows a batch wrote, by saga: (stock row, reservation id).
+type WrittenIds = HashMap<SagaId, Vec<(InventoryId, ReservationId)>>;
 
 /// Locks stock rows for an update of their counts. NO KEY UPDATE, not UPDATE: reservation rows
 /// referencing a locked stock row can still be inserted meanwhile (the foreign key only takes
@@ -61,7 +81,10 @@ async fn lock_rows(conn: &mut PgConnection, rows: &[i64]) -> Result<(), sqlx::Er
     .map(|_| ())
 }
 
-async fn insert(conn: &mut PgConnection, batch: &[&DurableReservation]) -> Result<(), sqlx::Error> {
+async fn insert(
+    conn: &mut PgConnection,
+    batch: &[&DurableReservation],
+) -> Result<WrittenIds, sqlx::Error> {
     let mut sagas = Vec::new();
     let mut checkouts = Vec::new();
     let mut carts: Vec<Option<String>> = Vec::new();
@@ -86,7 +109,7 @@ async fn insert(conn: &mut PgConnection, batch: &[&DurableReservation]) -> Resul
     if distinct.len() > 1 {
         lock_rows(conn, &distinct).await?;
     }
-    let touched: Vec<low_stock::Touched> = sqlx::query_as(INSERT_AND_COUNT)
+    let written: Vec<WrittenRow> = sqlx::query_as(INSERT_AND_COUNT)
         .bind(&sagas)
         .bind(&checkouts)
         .bind(&carts)
@@ -95,7 +118,19 @@ async fn insert(conn: &mut PgConnection, batch: &[&DurableReservation]) -> Resul
         .bind(&quantities)
         .fetch_all(&mut *conn)
         .await?;
-    low_stock::announce(conn, &touched).await
+    // The ids let checkout describe the reservation without reading it back.
+    let mut ids = WrittenIds::new();
+    for row in &written {
+        let stock_row = InventoryId::new(row.touched.inventory_id);
+        for (saga, reservation) in row.sagas.iter().zip(&row.reservations) {
+            ids.entry(SagaId(*saga))
+                .or_default()
+                .push((stock_row, ReservationId::new(*reservation)));
+        }
+    }
+    let touched: Vec<low_stock::Touched> = written.into_iter().map(|w| w.touched).collect();
+    low_stock::announce(conn, &touched).await?;
+    Ok(ids)
 }
 
 fn refused_by(err: &sqlx::Error, constraint: &str) -> bool {
@@ -121,9 +156,16 @@ pub async fn write_batch(
 ) -> Result<Vec<Result<WriteOutcome, sqlx::Error>>, sqlx::Error> {
     let mut tx = db.begin().await?;
     match insert(&mut tx, batch).await {
-        Ok(()) => {
+        Ok(mut ids) => {
             tx.commit().await?;
-            Ok(batch.iter().map(|_| Ok(WriteOutcome::Written)).collect())
+            Ok(batch
+                .iter()
+                .map(|r| {
+                    Ok(WriteOutcome::Written(
+                        ids.remove(&r.saga).unwrap_or_default(),
+                    ))
+                })
+                .collect())
         }
         Err(err)
             if [WITHIN_TOTAL, ONCE_PER_SAGA, KNOWN_STOCK_ROW]
@@ -147,16 +189,40 @@ async fn write_alone(
 ) -> Result<WriteOutcome, sqlx::Error> {
     let mut tx = db.begin().await?;
     match insert(&mut tx, &[reservation]).await {
-        Ok(()) => {
+        Ok(mut ids) => {
             tx.commit().await?;
-            Ok(WriteOutcome::Written)
+            Ok(WriteOutcome::Written(
+                ids.remove(&reservation.saga).unwrap_or_default(),
+            ))
         }
         Err(err) if beyond_stock(&err) => Ok(WriteOutcome::BeyondStock),
         // A saga's rows are written all together or not at all, so finding one means an
         // earlier write of this saga committed: it is durable already.
-        Err(err) if refused_by(&err, ONCE_PER_SAGA) => Ok(WriteOutcome::Written),
+        Err(err) if refused_by(&err, ONCE_PER_SAGA) => {
+            tx.rollback().await?;
+            Ok(WriteOutcome::Written(
+                written_ids(db, reservation.saga).await?,
+            ))
+        }
         Err(err) => Err(err),
     }
+}
+
+/// The reservation rows a saga holds, by stock row.
+async fn written_ids(
+    db: &PgPool,
+    saga: SagaId,
+) -> Result<Vec<(InventoryId, ReservationId)>, sqlx::Error> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT inventory_id, reservation_id FROM inventory_reservations WHERE saga_id = $1",
+    )
+    .bind(saga.0)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, id)| (InventoryId::new(row), ReservationId::new(id)))
+        .collect())
 }
 
 /// A stock row that may supply a line, with what PostgreSQL says is free.

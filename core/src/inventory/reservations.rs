@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use shared_model::ids::{
-    CheckoutId, InventoryId, OrderId, ProductId, SagaId, VariantId, WarehouseId,
+    CheckoutId, InventoryId, OrderId, ProductId, ReservationId, SagaId, VariantId, WarehouseId,
 };
 use sqlx::{PgConnection, PgPool};
 
@@ -54,7 +54,12 @@ pub struct Allocation {
     pub inventory_id: InventoryId,
     pub warehouse_id: WarehouseId,
     pub quantity: u32,
+    /// The durable reservation row, when the write that made it durable reported it.
+    pub reservation_id: Option<ReservationId>,
 }
+
+/// Units taken from a stock row, and the reservation row recording them when known.
+type Taken = (InventoryId, u32, Option<ReservationId>);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShortLine {
@@ -176,7 +181,10 @@ impl Reservations {
                 tracing::warn!(error = %err, "Redis unavailable; reserving with PostgreSQL row locks");
                 self.reserve_with_row_locks(request, &demand)
                     .await?
-                    .map(|rows| (rows, Path::RowLocks))
+                    .map(|rows| {
+                        let rows = rows.into_iter().map(|(row, n)| (row, n, None)).collect();
+                        (rows, Path::RowLocks)
+                    })
             }
             Err(Unavailable::Database(err)) => return Err(err),
         };
@@ -185,7 +193,7 @@ impl Reservations {
                 metrics::counter!("inventory_reservations_total", "outcome" => "reserved", "path" => path_label(path)).increment(1);
                 ReserveOutcome::Reserved(
                     rows.into_iter()
-                        .map(|(row, quantity)| Allocation {
+                        .map(|(row, quantity, reservation_id)| Allocation {
                             line: candidates.line_of.get(&row).copied().unwrap_or(0),
                             warehouse_id: candidates
                                 .warehouse
@@ -194,6 +202,7 @@ impl Reservations {
                                 .unwrap_or(WarehouseId::new(0)),
                             inventory_id: row,
                             quantity,
+                            reservation_id,
                         })
                         .collect(),
                 )
@@ -220,7 +229,7 @@ impl Reservations {
         &self,
         request: &ReserveRequest,
         demand: &[LineDemand],
-    ) -> Result<Result<Vec<(InventoryId, u32)>, Vec<(usize, u32)>>, Unavailable> {
+    ) -> Result<Result<Vec<Taken>, Vec<(usize, u32)>>, Unavailable> {
         let expires_ms = request.expires_at.timestamp_millis();
         let mut attempts = 0;
         loop {
@@ -242,7 +251,15 @@ impl Reservations {
                         rows: rows.clone(),
                     };
                     match self.writer.write(durable).await {
-                        Ok(WriteOutcome::Written) => return Ok(Ok(rows)),
+                        Ok(WriteOutcome::Written(ids)) => {
+                            let id_of = |row: InventoryId| {
+                                ids.iter().find(|(r, _)| *r == row).map(|(_, id)| *id)
+                            };
+                            return Ok(Ok(rows
+                                .iter()
+                                .map(|&(row, n)| (row, n, id_of(row)))
+                                .collect()));
+                        }
                         Ok(WriteOutcome::BeyondStock) => {
                             // The counters promised more than PostgreSQL has: give the hold
                             // back, correct the counters from the database and try again.
