@@ -25,7 +25,7 @@ use crate::inventory::reservations::Reservations;
 use crate::kv::Redis;
 use crate::openapi::ApiDoc;
 use crate::payments::{GatewayClient, GatewaySettings};
-use crate::state::AppState;
+use crate::state::{AppState, Services};
 use crate::{
     carts, catalog, checkout, flash_sales, health, idempotency, inventory, orders, outbox,
     rate_limits, telemetry, users,
@@ -103,7 +103,7 @@ pub fn state_with(config: Config, db: PgPool, keys: Option<TokenKeys>) -> anyhow
     );
     gateway.attempt_timeout = config.payment_gateway_timeout;
     let admission_key = flash_sales::key::load(&config.admission_key, config.environment)?;
-    Ok(AppState {
+    Ok(AppState::new(Services {
         flash_sales: Arc::new(FlashSales::new(admission_key)),
         reservations: Arc::new(Reservations::new(db.clone(), redis.clone())),
         // The crash tests stop a process between saga steps, which a batch has none of.
@@ -116,7 +116,7 @@ pub fn state_with(config: Config, db: PgPool, keys: Option<TokenKeys>) -> anyhow
         keys: Arc::new(keys),
         metrics: telemetry::metrics_handle(),
         listing_index: Arc::default(),
-    })
+    }))
 }
 
 /// The whole HTTP application.

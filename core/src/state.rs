@@ -14,8 +14,33 @@ use crate::inventory::reservations::Reservations;
 use crate::kv::Redis;
 use crate::payments::GatewayClient;
 
+/// Cloned for every request and every middleware, so it is one shared pointer: cloning the
+/// fields themselves (the Redis client copies its connection settings) showed up in profiles.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        AppState(Arc::new(services))
+    }
+
+    /// The services to change (tests swap one, then build a new router): copied first when
+    /// shared, so a router already built keeps the state it was built with.
+    pub fn services_mut(&mut self) -> &mut Services {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+#[derive(Clone)]
+pub struct Services {
     pub config: Arc<Config>,
     pub db: PgPool,
     pub redis: Redis,

@@ -137,7 +137,7 @@ async fn the_group_commit_writes_what_the_step_by_step_path_writes(db: sqlx::PgP
     assert_eq!(answer["status"], "CONFIRMED");
     assert_eq!(answer["paymentStatus"], "CAPTURED");
 
-    shop.app.state.completer = Completer::spawn(db.clone(), false);
+    shop.app.state.services_mut().completer = Completer::spawn(db.clone(), false);
     shop.app.rebuild();
     let stepwise_answer = shop.pay(&stepwise).await;
 

@@ -241,7 +241,7 @@ async fn while_redis_is_down_sessions_are_checked_in_postgres(db: sqlx::PgPool) 
     let user = healthy.user(Role::Customer).await;
     let mut broken = TestApp::with_redis(db.clone(), "redis://127.0.0.1:1").await;
     // Same keys, so the token verifies; only Redis is unreachable.
-    broken.state.keys = healthy.state.keys.clone();
+    broken.state.services_mut().keys = healthy.state.keys.clone();
     broken.rebuild();
     me(&broken, &user.token).await.expect(StatusCode::OK);
     // A forged token is still refused.

@@ -141,13 +141,19 @@ pub fn verify(token: &str, key: &VerifyingKey, now_unix: i64) -> Result<Claims, 
     if claims.iss != ISSUER {
         return Err(ModelError::Token("wrong issuer"));
     }
+    check_times(&claims, now_unix)?;
+    Ok(claims)
+}
+
+/// Whether verified claims are still good at `now_unix`: not expired, not issued in the future.
+pub fn check_times(claims: &Claims, now_unix: i64) -> Result<(), ModelError> {
     if claims.exp <= now_unix {
         return Err(ModelError::Token("expired"));
     }
     if claims.iat > now_unix + CLOCK_SKEW_SECONDS {
         return Err(ModelError::Token("issued in the future"));
     }
-    Ok(claims)
+    Ok(())
 }
 
 /// Length of `header.payload`, the signed part of the token.

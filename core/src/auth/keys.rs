@@ -3,7 +3,9 @@
 //! Only the core holds the private key; the public half is published at
 //! `/.well-known/jwks.json` (and written next to a development key) for the edge to verify with.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -20,12 +22,46 @@ use crate::config::{Environment, KeySource};
 pub struct TokenKeys {
     signing: SigningKey,
     verifying: VerifyingKey,
+    verified: Arc<VerifiedTokens>,
+}
+
+/// Tokens whose signature already checked out. A signed-in buyer sends the same token with
+/// every request, and its Ed25519 check was the core's largest CPU cost per checkout request
+/// after the database. Keyed by the whole token (the same bytes verify the same way); the
+/// times are checked again on every use. Sessions are still checked by the guard.
+#[derive(Default)]
+struct VerifiedTokens(Mutex<HashMap<String, Claims>>);
+
+/// Tokens remembered at most; when full, expired ones go, then all (they verify again).
+const VERIFIED_TOKENS_CAP: usize = 50_000;
+
+impl VerifiedTokens {
+    fn get(&self, token: &str) -> Option<Claims> {
+        self.0.lock().ok()?.get(token).cloned()
+    }
+
+    fn remember(&self, token: &str, claims: &Claims, now_unix: i64) {
+        let Ok(mut tokens) = self.0.lock() else {
+            return;
+        };
+        if tokens.len() >= VERIFIED_TOKENS_CAP {
+            tokens.retain(|_, c| c.exp > now_unix);
+            if tokens.len() >= VERIFIED_TOKENS_CAP {
+                tokens.clear();
+            }
+        }
+        tokens.insert(token.to_owned(), claims.clone());
+    }
 }
 
 impl TokenKeys {
     pub fn from_signing_key(signing: SigningKey) -> Self {
         let verifying = signing.verifying_key();
-        TokenKeys { signing, verifying }
+        TokenKeys {
+            signing,
+            verifying,
+            verified: Arc::default(),
+        }
     }
 
     /// A fresh random key (tests, and the first start of a development shop).
@@ -83,7 +119,13 @@ impl TokenKeys {
     }
 
     pub fn verify(&self, token: &str, now_unix: i64) -> Result<Claims, ModelError> {
-        auth::verify(token, &self.verifying, now_unix)
+        if let Some(claims) = self.verified.get(token) {
+            auth::check_times(&claims, now_unix)?;
+            return Ok(claims);
+        }
+        let claims = auth::verify(token, &self.verifying, now_unix)?;
+        self.verified.remember(token, &claims, now_unix);
+        Ok(claims)
     }
 
     pub fn verifying_key(&self) -> &VerifyingKey {
@@ -149,6 +191,42 @@ mod tests {
         assert_eq!(first.verifying_key(), again.verifying_key());
         assert!(path.with_extension("pub.pem").exists());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn signed(keys: &TokenKeys, now: i64) -> (String, Claims) {
+        let claims = Claims::new(
+            shared_model::ids::UserId::new(7),
+            shared_model::auth::Role::Customer,
+            shared_model::ids::SessionId(uuid::Uuid::new_v4()),
+            now,
+        );
+        (keys.sign(&claims).unwrap(), claims)
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires() {
+        let keys = TokenKeys::generate();
+        let now = 1_800_000_000;
+        let (token, claims) = signed(&keys, now);
+        assert_eq!(keys.verify(&token, now).unwrap(), claims);
+        assert_eq!(keys.verify(&token, now + 1).unwrap(), claims, "from memory");
+        assert!(keys.verify(&token, claims.exp).is_err(), "expired");
+    }
+
+    #[test]
+    fn only_the_exact_token_is_remembered() {
+        let keys = TokenKeys::generate();
+        let now = 1_800_000_000;
+        let (token, _) = signed(&keys, now);
+        keys.verify(&token, now).unwrap();
+        // The same claims under another signature, and another key's token, are checked afresh.
+        let mut tampered = token.clone().into_bytes();
+        let i = tampered.len() - 10;
+        tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert!(keys.verify(&tampered, now).is_err());
+        let (foreign, _) = signed(&TokenKeys::generate(), now);
+        assert!(keys.verify(&foreign, now).is_err());
     }
 
     #[test]

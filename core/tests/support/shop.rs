@@ -42,7 +42,7 @@ impl Shop {
         let mut settings = vec![("PAYMENT_GATEWAY_URL", gateway.url.clone())];
         settings.extend(config.iter().cloned());
         let mut app = TestApp::with_config(db.clone(), test_config_with(&redis_url(), &settings));
-        app.state.gateway = gateway.client(Duration::from_millis(400));
+        app.state.services_mut().gateway = gateway.client(Duration::from_millis(400));
         app.rebuild();
         let catalog = small_catalog(&db).await;
         let buyer = app.user(Role::Customer).await;
