@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-
 use shared_model::ids::{
     CheckoutId, InventoryId, OrderId, ProductId, ReservationId, SagaId, VariantId,
 };
