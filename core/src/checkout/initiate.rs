@@ -16,14 +16,14 @@ use shared_model::api::checkout::{
     ShortItem,
 };
 use shared_model::events::{CheckoutInitiated, CheckoutItem, InventoryReserved, ReservedItem};
-use shared_model::ids::{CheckoutId, ProductId, ReservationId, SagaId, VariantId, WarehouseId};
+use shared_model::ids::{CheckoutId, ProductId, SagaId, VariantId, WarehouseId};
 use shared_model::order::{OrderNumber, SagaStep};
 use shared_model::pricing::price_change;
 use shared_model::{Currency, ModelError};
 
 use super::saga_log::{self, NewSaga};
 use super::store::{self, Purchasable};
-use super::{crash_point, view};
+use super::{crash_point, progress, view};
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::flash_sales::purchase;
@@ -366,16 +366,7 @@ async fn reserved_items(
         return Ok(items);
     }
     let reserved = reservation_store::reserved_rows(conn, saga).await?;
-    Ok(reserved
-        .iter()
-        .map(|r| ReservedItem {
-            reservation_id: ReservationId::new(r.reservation_id),
-            product_id: ProductId::new(r.product_id),
-            variant_id: r.variant_id.map(VariantId::new),
-            warehouse_id: WarehouseId::new(r.warehouse_id),
-            quantity_reserved: r.quantity.max(0) as u32,
-        })
-        .collect())
+    Ok(progress::reserved_items(&reserved))
 }
 
 /// Checks every line against the catalog: known, on sale, variant valid, within the cap.
