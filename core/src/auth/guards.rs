@@ -41,26 +41,21 @@ pub fn bearer_token(headers: &axum::http::HeaderMap) -> Result<Option<&str>, Api
     }
 }
 
-/// A bearer token whose signature and expiry checked out, kept with the request.
-#[derive(Clone)]
-struct VerifiedToken(Claims);
-
-/// The claims of the request's bearer token (`Ok(None)` without one). A signature check costs
-/// tens of microseconds and a checkout request passes three readers of the token (rate limits,
-/// idempotency, the guard), so the first verification is kept in the request's extensions.
-pub fn verified_claims(state: &AppState, parts: &mut Parts) -> Result<Option<Claims>, ApiError> {
-    if let Some(VerifiedToken(claims)) = parts.extensions.get::<VerifiedToken>() {
-        return Ok(Some(claims.clone()));
-    }
-    let Some(token) = bearer_token(&parts.headers)? else {
+/// The claims of the request's bearer token (`Ok(None)` without one), for every reader of the
+/// token (rate limits, idempotency, the guard); [`TokenKeys`](crate::auth::TokenKeys) remembers
+/// tokens that verified, so the signature is checked once per token, not per reader.
+pub fn verified_claims(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<Claims>, ApiError> {
+    let Some(token) = bearer_token(headers)? else {
         return Ok(None);
     };
-    let claims = state
+    state
         .keys
         .verify(token, chrono::Utc::now().timestamp())
-        .map_err(|e| ApiError::unauthorized("invalid_token", e.to_string()))?;
-    parts.extensions.insert(VerifiedToken(claims.clone()));
-    Ok(Some(claims))
+        .map(Some)
+        .map_err(|e| ApiError::unauthorized("invalid_token", e.to_string()))
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -73,7 +68,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         if let Some(user) = parts.extensions.get::<CurrentUser>() {
             return Ok(*user);
         }
-        let claims = verified_claims(state, parts)?
+        let claims = verified_claims(state, &parts.headers)?
             .ok_or_else(|| ApiError::unauthorized("missing_token", "sign in to do this"))?;
         if !sessions::is_live(&state.db, &state.redis, claims.sid, claims.sub).await? {
             return Err(ApiError::unauthorized(

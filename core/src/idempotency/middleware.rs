@@ -70,7 +70,7 @@ fn key_of(
 }
 
 async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
-    let (mut parts, body) = req.into_parts();
+    let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
@@ -79,7 +79,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
             .run(Request::from_parts(parts, Body::from(bytes)))
             .await);
     };
-    let Some(principal) = principal(&state, &mut parts) else {
+    let Some(principal) = principal(&state, &parts) else {
         // A token is present but invalid: the handler will refuse it; nothing to remember.
         return Ok(next
             .run(Request::from_parts(parts, Body::from(bytes)))
@@ -148,8 +148,8 @@ fn is_final(status: StatusCode) -> bool {
 
 /// Who sent the request: keys are per caller, so two clients cannot collide or read each
 /// other's answers. `None` when a token is present but not valid.
-fn principal(state: &AppState, parts: &mut axum::http::request::Parts) -> Option<String> {
-    match verified_claims(state, parts) {
+fn principal(state: &AppState, parts: &axum::http::request::Parts) -> Option<String> {
+    match verified_claims(state, &parts.headers) {
         Ok(Some(claims)) => Some(format!("user:{}", claims.sub)),
         Ok(None) => Some("anonymous".to_owned()),
         Err(_) => None,
