@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use edgeshop_tests::edge_runtime::EdgeRuntime;
-use edgeshop_tests::storefront::{EDGE_SECRET, Shop};
+use edgeshop_tests::storefront::Shop;
 use edgeshop_tests::workspace;
 use fantoccini::{Client, ClientBuilder, Locator};
 
@@ -104,14 +103,10 @@ async fn arrive_at(browser: &Client, target: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_buyer_shops_in_a_real_browser() {
     let shop = Shop::open().await;
-    let edge = EdgeRuntime::spin(
-        &shop.core_url(),
-        &shop.jwt_key,
-        EDGE_SECRET,
-        &shop.scratch.0,
-    )
-    .await
-    .expect("the edge serves the storefront");
+    let edge = shop
+        .edge_on_spin()
+        .await
+        .expect("the edge serves the storefront");
     let driver = ChromeDriver::start();
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(

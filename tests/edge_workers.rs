@@ -1,20 +1,15 @@
 //! The edge as a Cloudflare Worker under `wrangler dev`, in front of a real core: the
 //! storefront scenario over HTTP.
 
-use edgeshop_tests::edge_runtime::EdgeRuntime;
-use edgeshop_tests::storefront::{EDGE_SECRET, Shop, shop_at_the_edge};
+use edgeshop_tests::storefront::{Shop, shop_at_the_edge};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_storefront_works_on_workers() {
     let mut shop = Shop::open().await;
-    let edge = EdgeRuntime::wrangler(
-        &shop.core_url(),
-        &shop.jwt_key,
-        EDGE_SECRET,
-        &shop.scratch.0,
-    )
-    .await
-    .expect("wrangler dev serves the edge");
+    let edge = shop
+        .edge_on_workers()
+        .await
+        .expect("wrangler dev serves the edge");
     shop_at_the_edge(&mut shop, &edge.base_url).await;
     drop(edge);
     shop.close().await;

@@ -4,9 +4,8 @@
 //! unexpected answer, answer status polls at the edge, and write its report and chart.
 
 use edgeshop_tests::binary;
-use edgeshop_tests::edge_runtime::EdgeRuntime;
 use edgeshop_tests::run_core;
-use edgeshop_tests::storefront::{EDGE_SECRET, Shop};
+use edgeshop_tests::storefront::Shop;
 use serde_json::Value;
 
 const BUYERS: &str = "200";
@@ -15,14 +14,7 @@ const UNITS: u64 = 20;
 #[tokio::test(flavor = "multi_thread")]
 async fn the_load_tool_sells_exactly_the_units_through_the_edge() {
     let shop = Shop::open().await;
-    let edge = EdgeRuntime::spin(
-        &shop.core_url(),
-        &shop.jwt_key,
-        EDGE_SECRET,
-        &shop.scratch.0,
-    )
-    .await
-    .expect("the edge serves");
+    let edge = shop.edge_on_spin().await.expect("the edge serves");
     let buyers = shop.scratch.0.join("buyers.csv");
     let buyers_file = buyers.display().to_string();
     let (ok, out, err) = run_core(

@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use crate::edge_runtime::EdgeRuntime;
 use crate::{
     Admin, Scratch, ServerProcess, TestDatabase, create_admin_user, paying_core_env, run_core,
 };
@@ -73,6 +74,28 @@ impl Shop {
             jwt_key,
             env,
         }
+    }
+
+    /// The edge as a Spin component in front of this core.
+    pub async fn edge_on_spin(&self) -> anyhow::Result<EdgeRuntime> {
+        EdgeRuntime::spin(
+            &self.core_url(),
+            &self.jwt_key,
+            EDGE_SECRET,
+            &self.scratch.0,
+        )
+        .await
+    }
+
+    /// The edge as a Worker under `wrangler dev` in front of this core.
+    pub async fn edge_on_workers(&self) -> anyhow::Result<EdgeRuntime> {
+        EdgeRuntime::wrangler(
+            &self.core_url(),
+            &self.jwt_key,
+            EDGE_SECRET,
+            &self.scratch.0,
+        )
+        .await
     }
 
     pub fn core_url(&self) -> String {
