@@ -221,6 +221,42 @@ async fn a_declined_card_keeps_the_reservation_for_another_card(db: sqlx::PgPool
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn paying_one_checkout_many_times_at_once_charges_once(db: sqlx::PgPool) {
+    // Two tabs, two keys: the attempts race for the saga's lock, and whoever loses is told a
+    // payment is in progress (or, once it is done, gets the confirmed order).
+    let shop = shop(db, 900, Duration::from_secs(5)).await;
+    let c = &shop.catalog;
+    let checkout = shop.initiate(drizzle(c, 1)).await.json["checkoutId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let keys: Vec<String> = (0..12).map(|tab| format!("tab-{tab}")).collect();
+    let tabs = keys.iter().map(|key| shop.pay(&checkout, "tok_visa", key));
+    let answers = futures_util::future::join_all(tabs).await;
+    let mut confirmed = 0;
+    for answer in &answers {
+        match answer.status {
+            StatusCode::OK => {
+                assert_eq!(answer.json["status"], "CONFIRMED", "{}", answer.text);
+                confirmed += 1;
+            }
+            StatusCode::CONFLICT => {
+                assert_eq!(answer.json["error"]["code"], "payment_in_progress")
+            }
+            other => panic!("unexpected {other}: {}", answer.text),
+        }
+    }
+    assert!(confirmed >= 1, "nobody was told the order is confirmed");
+    assert_eq!(shop.gateway.captures().await, 1);
+    let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM payments")
+        .fetch_one(&shop.app.db)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 1, "one attempt, one charge");
+    assert_eq!(shop.stock(c.drizzle).await, (9, 0));
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn an_unknown_card_is_not_retryable_and_releases_the_stock(db: sqlx::PgPool) {
     let shop = shop(db, 900, Duration::from_secs(5)).await;
     let c = &shop.catalog;

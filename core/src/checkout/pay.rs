@@ -18,7 +18,7 @@ use shared_model::money::with_minor_units;
 use shared_model::order::{OrderNumber, OrderStatus, PaymentStatus, SagaStep};
 
 use super::completion::{Completion, Paid};
-use super::store::{self, CheckoutRecord, PaymentRow};
+use super::store::{self, CheckoutRecord, OpenedPayment, PaymentRow};
 use super::{progress, saga_log, view};
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
@@ -42,79 +42,137 @@ pub async fn pay(
         );
     }
     let saga = SagaId::for_checkout(checkout);
-    // Start (or find) the attempt under the saga's lock.
-    let attempt = {
-        let mut tx = state.db.begin().await?;
-        let record = store::load(&mut tx, checkout, true)
-            .await?
-            .filter(|r| r.user() == user.user_id)
-            .ok_or_else(view::not_found)?;
-        match record.saga_status.as_str() {
-            "COMPLETED" => return answer(state, &record).await,
-            "COMPENSATING" | "COMPENSATED" | "FAILED" => {
-                return Err(ApiError::conflict(
-                    "checkout_closed",
-                    "this checkout has ended; start a new one",
-                ));
-            }
-            _ => {}
-        }
-        if record.completed(SagaStep::ProcessPayment) {
-            // Paid, but a crash stopped the saga: finish it now.
-            drop(tx);
-            progress::finish(state, saga, correlation_id).await?;
-            return answer_for(state, checkout).await;
-        }
-        let attempts = store::payments(&mut tx, record.order()).await?;
-        if let Some(last) = attempts
-            .last()
-            .filter(|p| p.status == "INITIATED" || p.status == "PENDING")
+    let mut conn = state.db.acquire().await?;
+    let opened = store::open_first_payment(
+        &mut conn,
+        checkout,
+        user.user_id,
+        request.payment_method.as_str(),
+    )
+    .await?;
+    drop(conn);
+    let opened = match opened {
+        Some(opened) => opened,
+        None => match open_carefully(state, &user, checkout, saga, &request, correlation_id).await?
         {
-            let young = (Utc::now() - last.created_at).num_seconds() < IN_FLIGHT_GRACE_SECONDS;
-            if last.status == "INITIATED" && young {
-                return Err(ApiError::conflict(
-                    "payment_in_progress",
-                    "a payment for this checkout is already being processed",
-                ));
-            }
-            // An earlier attempt's outcome is unknown: ask the gateway before charging again.
-            let last = last.clone();
+            Opened::Attempt(opened) => *opened,
+            Opened::Answered(answer) => return Ok(answer),
+        },
+    };
+    charge_and_complete(state, saga, opened, &request, correlation_id).await
+}
+
+/// What the careful path made of a pay request: a new attempt to charge, or the answer.
+enum Opened {
+    Attempt(Box<OpenedPayment>),
+    Answered((axum::http::StatusCode, PayResponse)),
+}
+
+/// Every case [`store::open_first_payment`] leaves out, told apart under the saga's lock:
+/// a closed, completed or expired checkout, an attempt in flight or of unknown outcome, a
+/// payment recorded by a saga a crash stopped.
+async fn open_carefully(
+    state: &AppState,
+    user: &CurrentUser,
+    checkout: CheckoutId,
+    saga: SagaId,
+    request: &PayRequest,
+    correlation_id: &str,
+) -> ApiResult<Opened> {
+    let answered = |answer| Ok(Opened::Answered(answer));
+    let mut tx = state.db.begin().await?;
+    let record = store::load(&mut tx, checkout, true)
+        .await?
+        .filter(|r| r.user() == user.user_id)
+        .ok_or_else(view::not_found)?;
+    match record.saga_status.as_str() {
+        // Read again: the lock re-reads the saga row a finished wait found changed, but not
+        // the order joined to it, which may still say PENDING.
+        "COMPLETED" => {
             drop(tx);
-            return resolve_unknown(state, saga, &last, correlation_id).await;
+            return answered(answer_for(state, checkout).await?);
         }
-        if record.expires_at <= Utc::now() {
-            drop(tx);
-            progress::compensate(
-                state,
-                saga,
-                ReleaseReason::Expired,
-                OrderStatus::Failed,
-                "checkout expired",
-                correlation_id,
-            )
-            .await?;
+        "COMPENSATING" | "COMPENSATED" | "FAILED" => {
             return Err(ApiError::conflict(
-                "checkout_expired",
-                "this checkout expired; its items were released",
+                "checkout_closed",
+                "this checkout has ended; start a new one",
             ));
         }
-        let attempt_number = attempts.len() + 1;
-        let key = format!("pay-{checkout}-{attempt_number}");
-        let payment = store::start_payment(
-            &mut tx,
+        _ => {}
+    }
+    if record.completed(SagaStep::ProcessPayment) {
+        // Paid, but a crash stopped the saga: finish it now.
+        drop(tx);
+        progress::finish(state, saga, correlation_id).await?;
+        return answered(answer_for(state, checkout).await?);
+    }
+    let attempts = store::payments(&mut tx, record.order()).await?;
+    if let Some(last) = attempts
+        .last()
+        .filter(|p| p.status == "INITIATED" || p.status == "PENDING")
+    {
+        let young = (Utc::now() - last.created_at).num_seconds() < IN_FLIGHT_GRACE_SECONDS;
+        if last.status == "INITIATED" && young {
+            return Err(ApiError::conflict(
+                "payment_in_progress",
+                "a payment for this checkout is already being processed",
+            ));
+        }
+        // An earlier attempt's outcome is unknown: ask the gateway before charging again.
+        let last = last.clone();
+        drop(tx);
+        return answered(resolve_unknown(state, saga, &last, correlation_id).await?);
+    }
+    if record.expires_at <= Utc::now() {
+        drop(tx);
+        progress::compensate(
+            state,
             saga,
-            record.order(),
-            record.total_amount,
-            &record.currency,
-            request.payment_method.as_str(),
-            &key,
-            attempt_number,
+            ReleaseReason::Expired,
+            OrderStatus::Failed,
+            "checkout expired",
+            correlation_id,
         )
         .await?;
-        tx.commit().await?;
-        (record, payment, key)
-    };
-    let (record, payment, key) = attempt;
+        return Err(ApiError::conflict(
+            "checkout_expired",
+            "this checkout expired; its items were released",
+        ));
+    }
+    let attempt_number = attempts.len() + 1;
+    let key = store::payment_key(checkout, attempt_number);
+    let payment = store::start_payment(
+        &mut tx,
+        saga,
+        record.order(),
+        record.total_amount,
+        &record.currency,
+        request.payment_method.as_str(),
+        &key,
+        attempt_number,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Opened::Attempt(Box::new(OpenedPayment {
+        record,
+        payment,
+        key,
+    })))
+}
+
+/// Charges the opened attempt at the gateway and carries the saga on from its outcome.
+async fn charge_and_complete(
+    state: &AppState,
+    saga: SagaId,
+    opened: OpenedPayment,
+    request: &PayRequest,
+    correlation_id: &str,
+) -> ApiResult<(axum::http::StatusCode, PayResponse)> {
+    let OpenedPayment {
+        record,
+        payment,
+        key,
+    } = opened;
     let metadata = BTreeMap::from([("order_number".to_owned(), record.order_number.clone())]);
     let outcome = state
         .gateway

@@ -107,7 +107,8 @@ const RECORD: &str = "SELECT s.saga_id, s.checkout_id, s.user_id, s.status AS sa
    FROM saga_state s JOIN orders o ON o.order_id = s.order_id";
 
 /// The checkout, locked for the rest of the caller's transaction when `lock` (one payment at a
-/// time per checkout).
+/// time per checkout). After a wait for the lock, the saga's columns are the latest but the
+/// order's are as the statement first saw them.
 pub async fn load(
     conn: &mut PgConnection,
     checkout: CheckoutId,
@@ -271,6 +272,90 @@ pub async fn start_payment(
     Ok(PaymentId::new(id))
 }
 
+/// The gateway idempotency key of a checkout's `attempt`-th payment attempt (from 1): each
+/// attempt is its own charge, and asking again with the same key finds it.
+pub fn payment_key(checkout: CheckoutId, attempt: usize) -> String {
+    format!("{}{attempt}", payment_key_prefix(checkout))
+}
+
+fn payment_key_prefix(checkout: CheckoutId) -> String {
+    format!("pay-{checkout}-")
+}
+
+/// A payment attempt opened by [`open_first_payment`], with the checkout as it was read.
+pub struct OpenedPayment {
+    pub record: CheckoutRecord,
+    pub payment: PaymentId,
+    pub key: String,
+}
+
+/// The common case of a pay request in one statement (one round trip, one commit): the
+/// buyer's checkout is open (saga started or in progress, payment not done, not expired) and
+/// no earlier attempt is open, so a new attempt is recorded and PROCESS_PAYMENT started, as
+/// [`load`], [`payments`] and [`start_payment`] would in a transaction.
+///
+/// `None` means "not the common case": take the careful path, which tells closed, expired,
+/// in-flight and unknown-outcome checkouts apart. That includes losing a race with another
+/// attempt of the same checkout: the saga lock orders the two, but this statement counted the
+/// attempts before it got the lock, so its attempt's key (or the one-live-payment index)
+/// collides with the winner's and nothing is written.
+pub async fn open_first_payment(
+    conn: &mut PgConnection,
+    checkout: CheckoutId,
+    user: UserId,
+    method: &str,
+) -> Result<Option<OpenedPayment>, ApiError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        record: CheckoutRecord,
+        payment_id: i64,
+        idempotency_key: String,
+    }
+    let opened: Result<Option<Row>, sqlx::Error> = sqlx::query_as(&format!(
+        "WITH checkout AS (
+            {RECORD}
+             WHERE s.checkout_id = $1 AND s.user_id = $2 AND s.status IN ('STARTED', 'IN_PROGRESS')
+               AND NOT s.completed_steps @> jsonb_build_array($5::text) AND s.expires_at > now()
+               FOR UPDATE OF s
+         ), attempt AS (
+            SELECT c.saga_id, c.order_id, c.total_amount, c.currency, count(p.payment_id) + 1 AS n
+              FROM checkout c LEFT JOIN payments p ON p.order_id = c.order_id
+             GROUP BY c.saga_id, c.order_id, c.total_amount, c.currency
+            HAVING NOT COALESCE(bool_or(p.status IN ('INITIATED', 'PENDING')), false)
+         ), payment AS (
+            INSERT INTO payments (order_id, amount, currency, payment_method, payment_gateway, idempotency_key, attempt_count)
+            SELECT order_id, total_amount, currency, $3, 'sandbox', $4 || n, 1 FROM attempt
+            RETURNING payment_id, idempotency_key
+         ), saga AS (
+            UPDATE saga_state SET status = 'IN_PROGRESS', current_step = $5, updated_at = now()
+              FROM attempt, payment WHERE saga_state.saga_id = attempt.saga_id
+         ), logged AS (
+            INSERT INTO saga_step_log (saga_id, step_name, step_status, step_data)
+            SELECT attempt.saga_id, $5, $6, jsonb_build_object('paymentId', payment.payment_id, 'attempt', attempt.n::int)
+              FROM attempt, payment
+         )
+         SELECT checkout.*, payment.payment_id, payment.idempotency_key FROM checkout, payment"
+    ))
+    .bind(checkout.0)
+    .bind(user.get())
+    .bind(method)
+    .bind(payment_key_prefix(checkout))
+    .bind(SagaStep::ProcessPayment.as_str())
+    .bind(SagaStepStatus::Started.as_str())
+    .fetch_optional(conn)
+    .await;
+    match opened {
+        Ok(row) => Ok(row.map(|r| OpenedPayment {
+            record: r.record,
+            payment: PaymentId::new(r.payment_id),
+            key: r.idempotency_key,
+        })),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Records what became of a payment attempt.
 pub async fn settle_payment(
     conn: &mut PgConnection,
@@ -314,7 +399,9 @@ pub struct PaidCheckout {
 
 /// Locks the sagas of these (saga, payment) pairs in saga id order (so two batches never wait
 /// on each other in a cycle) and reads what deciding their completion needs. A pair whose
-/// payment is not that saga's order's is left out.
+/// payment is not that saga's order's is left out. The orders and payments are locked too
+/// (the batch updates them anyway): a lock that had to wait re-reads the latest version of
+/// the rows it locks, and only of those.
 pub async fn lock_paid(
     conn: &mut PgConnection,
     paid: &[(SagaId, PaymentId)],
@@ -328,7 +415,7 @@ pub async fn lock_paid(
            JOIN orders o ON o.order_id = s.order_id
            JOIN payments p ON p.payment_id = u.payment_id AND p.order_id = o.order_id
           ORDER BY s.saga_id
-            FOR UPDATE OF s",
+            FOR UPDATE OF s FOR NO KEY UPDATE OF o, p",
     )
     .bind(paid.iter().map(|(s, _)| s.0).collect::<Vec<_>>())
     .bind(paid.iter().map(|(_, p)| p.get()).collect::<Vec<_>>())
