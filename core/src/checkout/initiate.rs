@@ -16,10 +16,11 @@ use shared_model::api::checkout::{
     ShortItem,
 };
 use shared_model::events::{CheckoutInitiated, CheckoutItem, InventoryReserved, ReservedItem};
-use shared_model::ids::{CheckoutId, ProductId, SagaId, VariantId, WarehouseId};
+use shared_model::ids::{CheckoutId, OrderId, ProductId, SagaId, VariantId, WarehouseId};
 use shared_model::order::{OrderNumber, SagaStep};
 use shared_model::pricing::price_change;
 use shared_model::{Currency, ModelError};
+use sqlx::QueryBuilder;
 
 use super::saga_log::{self, NewSaga};
 use super::store::{self, Purchasable};
@@ -219,49 +220,11 @@ pub async fn initiate(
             total: priced.line_total,
         })
         .collect();
-    // Everything else in one transaction; if it fails, a flash-sale claim is undone at once
-    // (other checkouts' leftovers are released by the expiry sweep).
+    // The order, its saga and their events in one statement: one round trip and one commit,
+    // in the claim's transaction for a flash-sale line. If it fails, a flash-sale claim is
+    // undone at once (other checkouts' leftovers are released by the expiry sweep).
     let written = async {
-        let mut tx = state.db.begin().await?;
-        if let Some(claim) = &claim {
-            purchase::record(&mut tx, claim, saga, expires_at).await?;
-        }
-        let reserved_items = reserved_items(&mut tx, saga, &lines, &allocations).await?;
-        let order = orders::create(
-            &mut tx,
-            &NewOrder {
-                order_number: order_number.as_str(),
-                user: user.user_id,
-                saga,
-                checkout,
-                subtotal: breakdown.subtotal,
-                discount: breakdown.discount,
-                tax: breakdown.tax,
-                shipping: breakdown.shipping,
-                total: breakdown.total,
-                currency: currency.as_str(),
-                shipping_address_id: request.shipping_address_id.get(),
-                billing_address_id: billing_id.get(),
-                shipping_address: serde_json::to_value(&shipping).unwrap_or_default(),
-            },
-            &items,
-            "checkout started",
-            Actor::User(user.user_id),
-        )
-        .await?;
-        saga_log::begin_reserved(
-            &mut tx,
-            &NewSaga {
-                saga,
-                order,
-                checkout,
-                user: user.user_id,
-                payload: json!({ "cartId": request.cart_id, "priceChanges": notices }),
-                expires_at,
-            },
-            json!({ "items": reserved_items }),
-        )
-        .await?;
+        let reserved_items = reserved_items(state, saga, &lines, &allocations).await?;
         let initiated = CheckoutInitiated {
             user_id: user.user_id,
             cart_id: request.cart_id.clone(),
@@ -279,24 +242,68 @@ pub async fn initiate(
             currency,
             shipping_address_id: request.shipping_address_id,
         };
-        let reserved_event = InventoryReserved {
-            items: reserved_items,
-            expires_at,
+        let events = [
+            Queued::new(&outbox::envelope(initiated, Some(saga), correlation_id))?,
+            Queued::new(&outbox::envelope(
+                InventoryReserved {
+                    items: reserved_items.clone(),
+                    expires_at,
+                },
+                Some(saga),
+                correlation_id,
+            ))?,
+        ];
+        let new_order = NewOrder {
+            order_number: order_number.as_str(),
+            user: user.user_id,
+            saga,
+            checkout,
+            subtotal: breakdown.subtotal,
+            discount: breakdown.discount,
+            tax: breakdown.tax,
+            shipping: breakdown.shipping,
+            total: breakdown.total,
+            currency: currency.as_str(),
+            shipping_address_id: request.shipping_address_id.get(),
+            billing_address_id: billing_id.get(),
+            shipping_address: serde_json::to_value(&shipping).unwrap_or_default(),
         };
-        outbox::enqueue_many(
-            &mut tx,
-            &[
-                Queued::new(&outbox::envelope(initiated, Some(saga), correlation_id))?,
-                Queued::new(&outbox::envelope(
-                    reserved_event,
-                    Some(saga),
-                    correlation_id,
-                ))?,
-            ],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok::<_, ApiError>(order)
+        let mut write = QueryBuilder::new("WITH ");
+        orders::push_create(
+            &mut write,
+            &new_order,
+            &items,
+            "checkout started",
+            Actor::User(user.user_id),
+        );
+        write.push(", ");
+        saga_log::push_begin_reserved(
+            &mut write,
+            &NewSaga {
+                saga,
+                checkout,
+                user: user.user_id,
+                payload: json!({ "cartId": request.cart_id, "priceChanges": notices }),
+                expires_at,
+            },
+            "(SELECT order_id FROM created)",
+            json!({ "items": reserved_items }),
+        );
+        write.push(", ");
+        outbox::push_enqueue(&mut write, &events);
+        write.push(" SELECT (SELECT order_id FROM created) AS order_id, ");
+        outbox::push_notify(&mut write);
+        let (order, _notified): (i64, i64) = match &claim {
+            Some(claim) => {
+                let mut tx = state.db.begin().await?;
+                purchase::record(&mut tx, claim, saga, expires_at).await?;
+                let written = write.build_query_as().fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                written
+            }
+            None => write.build_query_as().fetch_one(&state.db).await?,
+        };
+        Ok::<_, ApiError>(OrderId::new(order))
     }
     .await;
     let order = match written {
@@ -343,7 +350,7 @@ pub async fn initiate(
 /// What the reservation holds, for its event: from the ids the durable write reported, or read
 /// back when it did not report them (a retried write, or the row-lock path without Redis).
 async fn reserved_items(
-    conn: &mut sqlx::PgConnection,
+    state: &AppState,
     saga: SagaId,
     lines: &[Line],
     allocations: &[Allocation],
@@ -365,7 +372,8 @@ async fn reserved_items(
         items.sort_by_key(|i| i.reservation_id);
         return Ok(items);
     }
-    let reserved = reservation_store::reserved_rows(conn, saga).await?;
+    let mut conn = state.db.acquire().await?;
+    let reserved = reservation_store::reserved_rows(&mut conn, saga).await?;
     Ok(progress::reserved_items(&reserved))
 }
 

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use shared_model::ids::{CheckoutId, OrderId, SagaId, UserId};
+use shared_model::ids::{CheckoutId, SagaId, UserId};
 use shared_model::order::{SagaStatus, SagaStep, SagaStepStatus};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use crate::error::ApiError;
 
@@ -160,7 +160,6 @@ pub async fn complete_many(
 /// A checkout's saga as it starts.
 pub struct NewSaga {
     pub saga: SagaId,
-    pub order: OrderId,
     pub checkout: CheckoutId,
     pub user: UserId,
     pub payload: Value,
@@ -168,36 +167,49 @@ pub struct NewSaga {
 }
 
 /// Records a checkout saga whose first step, RESERVE_INVENTORY, is done (the stock is held
-/// before the saga is written): the saga and the step's two log lines, in one statement.
-pub async fn begin_reserved(
-    conn: &mut PgConnection,
+/// before the saga is written): the saga and the step's two log lines, as the CTEs `saga` and
+/// `saga_log` for the caller's `WITH`. `order_id` is an SQL expression for the saga's order,
+/// which the same statement creates.
+pub fn push_begin_reserved<'a>(
+    q: &mut QueryBuilder<'a, Postgres>,
     saga: &NewSaga,
+    order_id: &str,
     reserved: Value,
-) -> Result<(), ApiError> {
+) {
     let step = SagaStep::ReserveInventory.as_str();
-    sqlx::query(
-        "WITH saga AS (
+    q.push(
+        "saga AS (
             INSERT INTO saga_state (saga_id, saga_type, status, current_step, completed_steps, order_id,
                                     checkout_id, user_id, payload, expires_at)
-            VALUES ($1, 'CHECKOUT', 'IN_PROGRESS', $2, jsonb_build_array($2::text), $3, $4, $5, $6, $7)
-            RETURNING saga_id
-         )
-         INSERT INTO saga_step_log (saga_id, step_name, step_status, step_data)
-         SELECT saga_id, $2, l.status, l.data FROM saga,
-                (VALUES (1, $8, '{}'::jsonb), (2, $9, $10::jsonb)) AS l (n, status, data)
-          ORDER BY l.n",
+            VALUES (",
     )
-    .bind(saga.saga.0)
-    .bind(step)
-    .bind(saga.order.get())
-    .bind(saga.checkout.0)
-    .bind(saga.user.get())
-    .bind(&saga.payload)
-    .bind(saga.expires_at)
-    .bind(SagaStepStatus::Started.as_str())
-    .bind(SagaStepStatus::Completed.as_str())
-    .bind(reserved)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .push_bind(saga.saga.0)
+    .push(", 'CHECKOUT', 'IN_PROGRESS', ")
+    .push_bind(step)
+    .push(", jsonb_build_array(")
+    .push_bind(step)
+    .push("::text), ")
+    .push(order_id)
+    .push(", ")
+    .push_bind(saga.checkout.0)
+    .push(", ")
+    .push_bind(saga.user.get())
+    .push(", ")
+    .push_bind(saga.payload.clone())
+    .push(", ")
+    .push_bind(saga.expires_at)
+    .push(
+        ") RETURNING saga_id
+         ), saga_log AS (
+            INSERT INTO saga_step_log (saga_id, step_name, step_status, step_data)
+            SELECT saga_id, ",
+    )
+    .push_bind(step)
+    .push(", l.status, l.data FROM saga, (VALUES (1, ")
+    .push_bind(SagaStepStatus::Started.as_str())
+    .push(", '{}'::jsonb), (2, ")
+    .push_bind(SagaStepStatus::Completed.as_str())
+    .push(", ")
+    .push_bind(reserved)
+    .push("::jsonb)) AS l (n, status, data)\n          ORDER BY l.n\n         )");
 }

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use shared_model::events::OrderCreatedItem;
 use shared_model::ids::{CheckoutId, OrderId, ProductId, SagaId, SellerId, UserId, VariantId};
 use shared_model::order::{OrderStatus, PaymentStatus, TransitionContext, transition};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use crate::error::ApiError;
 
@@ -117,62 +117,74 @@ pub struct NewOrder<'a> {
     pub shipping_address: serde_json::Value,
 }
 
-/// Creates a PENDING order with its lines and the first line of its history, in one statement.
-pub async fn create(
-    conn: &mut PgConnection,
-    order: &NewOrder<'_>,
+/// Creates a PENDING order with its lines and the first line of its history, as three CTEs
+/// for the caller's `WITH`: `created` (one row, the new `order_id`), `lines` and `history`.
+/// The checkout writes them in the statement that also starts its saga and queues its events.
+pub fn push_create<'a>(
+    q: &mut QueryBuilder<'a, Postgres>,
+    order: &NewOrder<'a>,
     items: &[NewOrderItem],
-    reason: &str,
+    reason: &'a str,
     actor: Actor,
-) -> Result<OrderId, ApiError> {
-    let id: i64 = sqlx::query_scalar(
-        "WITH created AS (
+) {
+    q.push(
+        "created AS (
             INSERT INTO orders (order_number, user_id, saga_id, checkout_id, subtotal, discount_amount, tax_amount,
                                 shipping_amount, total_amount, currency, shipping_address_id, billing_address_id,
                                 shipping_address)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING order_id
+            VALUES (",
+    );
+    let mut values = q.separated(", ");
+    values
+        .push_bind(order.order_number)
+        .push_bind(order.user.get())
+        .push_bind(order.saga.0)
+        .push_bind(order.checkout.0)
+        .push_bind(order.subtotal)
+        .push_bind(order.discount)
+        .push_bind(order.tax)
+        .push_bind(order.shipping)
+        .push_bind(order.total)
+        .push_bind(order.currency)
+        .push_bind(order.shipping_address_id)
+        .push_bind(order.billing_address_id)
+        .push_bind(order.shipping_address.clone());
+    q.push(
+        ") RETURNING order_id
          ), lines AS (
             INSERT INTO order_items (order_id, product_id, variant_id, seller_id, warehouse_id, quantity,
                                      unit_price, discount_amount, total_price)
             SELECT created.order_id, l.product_id, l.variant_id, l.seller_id, l.warehouse_id, l.quantity,
                    l.unit_price, l.discount, l.total
-              FROM created,
-                   UNNEST($14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::int[],
-                          $19::numeric[], $20::numeric[], $21::numeric[]) WITH ORDINALITY
+              FROM created, UNNEST(",
+    );
+    q.push_bind(items.iter().map(|i| i.product_id).collect::<Vec<_>>())
+        .push("::bigint[], ")
+        .push_bind(items.iter().map(|i| i.variant_id).collect::<Vec<_>>())
+        .push("::bigint[], ")
+        .push_bind(items.iter().map(|i| i.seller_id).collect::<Vec<_>>())
+        .push("::bigint[], ")
+        .push_bind(items.iter().map(|i| i.warehouse_id).collect::<Vec<_>>())
+        .push("::bigint[], ")
+        .push_bind(items.iter().map(|i| i.quantity).collect::<Vec<_>>())
+        .push("::int[], ")
+        .push_bind(items.iter().map(|i| i.unit_price).collect::<Vec<_>>())
+        .push("::numeric[], ")
+        .push_bind(items.iter().map(|i| i.discount).collect::<Vec<_>>())
+        .push("::numeric[], ")
+        .push_bind(items.iter().map(|i| i.total).collect::<Vec<_>>())
+        .push(
+            "::numeric[]) WITH ORDINALITY
                    AS l (product_id, variant_id, seller_id, warehouse_id, quantity, unit_price, discount, total, n)
              ORDER BY l.n
          ), history AS (
             INSERT INTO order_status_history (order_id, from_status, to_status, reason, actor)
-            SELECT order_id, NULL, 'PENDING', $22, $23 FROM created
-         )
-         SELECT order_id FROM created",
-    )
-    .bind(order.order_number)
-    .bind(order.user.get())
-    .bind(order.saga.0)
-    .bind(order.checkout.0)
-    .bind(order.subtotal)
-    .bind(order.discount)
-    .bind(order.tax)
-    .bind(order.shipping)
-    .bind(order.total)
-    .bind(order.currency)
-    .bind(order.shipping_address_id)
-    .bind(order.billing_address_id)
-    .bind(&order.shipping_address)
-    .bind(items.iter().map(|i| i.product_id).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.variant_id).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.seller_id).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.warehouse_id).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.quantity).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.unit_price).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.discount).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.total).collect::<Vec<_>>())
-    .bind(reason)
-    .bind(actor.label())
-    .fetch_one(conn)
-    .await?;
-    Ok(OrderId::new(id))
+            SELECT order_id, NULL, 'PENDING', ",
+        )
+        .push_bind(reason)
+        .push(", ")
+        .push_bind(actor.label())
+        .push(" FROM created\n         )");
 }
 
 /// A new order's line.

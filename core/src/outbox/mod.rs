@@ -18,7 +18,7 @@ pub use relay::{
 use serde::Serialize;
 use shared_model::events::{DomainEvent, EventEnvelope, EventMetadata};
 use shared_model::ids::{EventId, SagaId};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use crate::error::ApiError;
 
@@ -82,29 +82,51 @@ pub async fn enqueue_many(conn: &mut PgConnection, events: &[Queued]) -> Result<
     if events.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "WITH queued AS (
+    let mut q = QueryBuilder::new("WITH ");
+    push_enqueue(&mut q, events);
+    q.push(" SELECT ");
+    push_notify(&mut q);
+    q.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Writes events in the given order as the CTE `queued`, for the caller's `WITH`; the
+/// statement's `SELECT` must include [`push_notify`]'s expression, or the relay only finds
+/// them when it next polls.
+pub fn push_enqueue<'a>(q: &mut QueryBuilder<'a, Postgres>, events: &'a [Queued]) {
+    q.push(
+        "queued AS (
             INSERT INTO outbox_events (event_id, topic, partition_key, event_type, envelope)
             SELECT e.event_id, e.topic, e.partition_key, e.event_type, e.envelope
-              FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
-                   WITH ORDINALITY AS e (event_id, topic, partition_key, event_type, envelope, n)
-             ORDER BY e.n
-            RETURNING outbox_id
-         )
-         SELECT pg_notify($6, '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_queued",
+              FROM UNNEST(",
     )
-    .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.topic).collect::<Vec<_>>())
-    .bind(
+    .push_bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
+    .push("::uuid[], ")
+    .push_bind(events.iter().map(|e| e.topic).collect::<Vec<_>>())
+    .push("::text[], ")
+    .push_bind(
         events
             .iter()
             .map(|e| e.partition_key.as_str())
             .collect::<Vec<_>>(),
     )
-    .bind(events.iter().map(|e| e.event_type).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| &e.envelope).collect::<Vec<_>>())
-    .bind(NOTIFY_CHANNEL)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .push("::text[], ")
+    .push_bind(events.iter().map(|e| e.event_type).collect::<Vec<_>>())
+    .push("::text[], ")
+    .push_bind(events.iter().map(|e| &e.envelope).collect::<Vec<_>>())
+    .push(
+        "::jsonb[]) WITH ORDINALITY AS e (event_id, topic, partition_key, event_type, envelope, n)
+             ORDER BY e.n
+            RETURNING outbox_id
+         )",
+    );
+}
+
+/// An expression for the `SELECT` of a statement with [`push_enqueue`]'s CTE: queues one
+/// `NOTIFY outbox` if it wrote any event (PostgreSQL sends it when, and if, the transaction
+/// commits, so the relay never wakes for an event it cannot see).
+pub fn push_notify(q: &mut QueryBuilder<'_, Postgres>) {
+    q.push("(SELECT count(*) FROM (SELECT pg_notify(")
+        .push_bind(NOTIFY_CHANNEL)
+        .push(", '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_queued) AS notify) AS notified");
 }
