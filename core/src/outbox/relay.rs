@@ -263,10 +263,15 @@ impl Relay {
             .as_ref()
             .clone()
             .application_name(APPLICATION_NAME)
-            .options([(
-                "statement_timeout",
-                format!("{}ms", self.config.statement_timeout.as_millis().max(1)),
-            )])
+            .options([
+                (
+                    "statement_timeout",
+                    format!("{}ms", self.config.statement_timeout.as_millis().max(1)),
+                ),
+                // Planned for each pass's values: the outbox grows and shrinks by the thousand,
+                // and a plan cached while it was small scans it whole.
+                ("plan_cache_mode", "force_custom_plan".to_owned()),
+            ])
     }
 
     /// One pass over everything unpublished right now, in order, as the relay (for tests and
