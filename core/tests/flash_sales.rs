@@ -357,6 +357,12 @@ async fn exactly_the_units_are_sold_however_buyers_race_and_walk_away(db: sqlx::
                     }
                     _ => {
                         answer.expect_error(StatusCode::CONFLICT, "sold_out");
+                        // Every unit is held, none sold yet: the buyer is told when the first
+                        // hold (two seconds) may give one back.
+                        let details = &answer.json["error"]["details"];
+                        assert_eq!(details["unitsMayReturn"], true, "{}", answer.text);
+                        let wait = details["retryAfterSeconds"].as_u64().unwrap_or(0);
+                        assert!((1..=2).contains(&wait), "{}", answer.text);
                     }
                 }
             }
@@ -432,6 +438,14 @@ async fn exactly_the_units_are_sold_however_buyers_race_and_walk_away(db: sqlx::
         (Some(UNITS as u64), Some(0))
     );
     assert_eq!(view["status"], "SOLD_OUT");
+
+    // Every unit sold: nothing can come back, and a buyer still in the queue is told so.
+    let late = (0..everyone.len())
+        .find(|i| !winners.contains(i) && !second.iter().any(|(w, _)| w == i))
+        .unwrap();
+    let refused = initiate(app, &everyone[late], ember, 1, Some(&admissions[late])).await;
+    refused.expect_error(StatusCode::CONFLICT, "sold_out");
+    assert_eq!(refused.json["error"]["details"]["unitsMayReturn"], false);
 }
 
 #[sqlx::test(migrations = "../migrations")]

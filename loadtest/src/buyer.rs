@@ -313,11 +313,17 @@ impl Journey {
         let checkout = match started {
             Ok((201, body)) => body["checkoutId"].as_str().unwrap_or_default().to_owned(),
             Ok((409, body)) if body["error"]["code"] == "sold_out" => {
-                // Every unit is held; some may come back.
                 self.measurements
                     .sold_out_answers
                     .fetch_add(1, Ordering::Relaxed);
-                return Outcome::Wait(Duration::from_secs(2));
+                let details = &body["error"]["details"];
+                if details["unitsMayReturn"] != true {
+                    // Every unit is sold: nothing to wait for.
+                    return Outcome::Done;
+                }
+                // Every unit is held; the core says when the first hold may give one back.
+                let wait = details["retryAfterSeconds"].as_u64().unwrap_or(2);
+                return Outcome::Wait(Duration::from_secs(wait.clamp(1, 30)));
             }
             Ok((429 | 503, _)) => return Outcome::Wait(Duration::from_secs(1)),
             Ok((status, body)) => return self.unexpected(Step::Initiate, status, &body),

@@ -55,6 +55,12 @@ pub enum ClaimOutcome {
     Replayed,
     /// The buyer already holds the sale's limit.
     Limit,
+    /// Every token is sold or held, and the first hold lapses at this time (ms since the
+    /// epoch) unless its buyer pays: a unit may come back then.
+    AllHeld {
+        until_ms: i64,
+    },
+    /// Every token is sold.
     SoldOut,
 }
 
@@ -94,6 +100,9 @@ pub async fn claim(
         Some((redis::Value::Int(1), tokens)) => Ok(ClaimOutcome::Claimed(
             tokens.iter().filter_map(|t| text(t).parse().ok()).collect(),
         )),
+        Some((_, [reason, until])) if text(reason) == "held" => Ok(ClaimOutcome::AllHeld {
+            until_ms: text(until).parse().unwrap_or_default(),
+        }),
         Some((_, [reason])) => Ok(match text(reason).as_str() {
             "cold" => ClaimOutcome::Cold,
             "replayed" => ClaimOutcome::Replayed,

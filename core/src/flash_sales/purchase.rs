@@ -5,6 +5,7 @@
 //! where a unique index keeps one holder per token and the buyer's limit is counted again.
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
 use shared_model::ModelError;
 use shared_model::ids::{CheckoutId, FlashSaleId, ProductId, SagaId, UserId, VariantId};
 
@@ -143,6 +144,11 @@ pub async fn claim(
                 ));
             }
             ClaimOutcome::Limit => return Err(limit_reached(per_buyer_limit)),
+            ClaimOutcome::AllHeld { until_ms } => {
+                metrics::counter!("flash_sale_sold_out_answers_total").increment(1);
+                let wait_ms = until_ms.saturating_sub(Utc::now().timestamp_millis());
+                return Err(all_held(wait_ms));
+            }
             ClaimOutcome::SoldOut => {
                 metrics::counter!("flash_sale_sold_out_answers_total").increment(1);
                 return Err(sold_out());
@@ -184,7 +190,8 @@ impl Claim {
 /// The answer to a claim the record refused.
 pub fn refused(err: RecordRefused, per_buyer_limit: u32) -> ApiError {
     match err {
-        RecordRefused::TokenHeld => sold_out(),
+        // Redis had lost that the token was held; its holder may still lapse.
+        RecordRefused::TokenHeld => all_held(1000),
         RecordRefused::Limit => limit_reached(per_buyer_limit),
         RecordRefused::Database(e) => e.into(),
     }
@@ -202,8 +209,28 @@ pub async fn record(
         .map_err(|e| refused(e, claim.per_buyer_limit))
 }
 
+/// Every unit is sold: nothing will come back.
 fn sold_out() -> ApiError {
-    ApiError::conflict("sold_out", "the flash sale is sold out")
+    ApiError::Detailed {
+        status: axum::http::StatusCode::CONFLICT,
+        code: "sold_out",
+        message: "the flash sale is sold out".into(),
+        details: json!({ "unitsMayReturn": false }),
+    }
+}
+
+/// Every unit is sold or in someone's checkout; the first checkout to lapse gives its unit
+/// back in `wait_ms` (the expiry sweep may take a little longer). The admission is not used
+/// up, so the buyer may ask again then, instead of again and again.
+fn all_held(wait_ms: i64) -> ApiError {
+    let seconds = (wait_ms.max(0) + 999) / 1000;
+    ApiError::Detailed {
+        status: axum::http::StatusCode::CONFLICT,
+        code: "sold_out",
+        message: "every unit is sold or in a checkout; one may come back if its buyer does not pay"
+            .into(),
+        details: json!({ "unitsMayReturn": true, "retryAfterSeconds": seconds.max(1) }),
+    }
 }
 
 fn limit_reached(limit: u32) -> ApiError {

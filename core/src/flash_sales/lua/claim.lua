@@ -3,7 +3,8 @@
 -- without the checkout touching inventory.
 -- KEYS: warm, free, buyers, used, claims, deadlines (one sale, one hash tag)
 -- ARGV: checkout, user, quantity, per-buyer limit, admission id, deadline (ms)
--- Answers {1, token...} or {0, reason}: cold (pool not loaded), replayed, limit, sold_out.
+-- Answers {1, token...} or {0, reason}: cold (pool not loaded), replayed, limit, sold_out, or
+-- {0, 'held', first hold's deadline (ms)}.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {0, 'cold'}
 end
@@ -16,6 +17,12 @@ if held + quantity > tonumber(ARGV[4]) then
   return {0, 'limit'}
 end
 if redis.call('SCARD', KEYS[2]) < quantity then
+  -- Every token is sold or held. A held one comes back if its checkout lapses: say when the
+  -- first hold ends, so a buyer waits for it instead of asking again and again.
+  local first = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
+  if first[2] then
+    return {0, 'held', first[2]}
+  end
   return {0, 'sold_out'}
 end
 local tokens = redis.call('SPOP', KEYS[2], quantity)
