@@ -20,9 +20,8 @@ use shared_model::ids::{CheckoutId, OrderId, ProductId, SagaId, VariantId, Wareh
 use shared_model::order::{OrderNumber, SagaStep};
 use shared_model::pricing::price_change;
 use shared_model::{Currency, ModelError};
-use sqlx::QueryBuilder;
 
-use super::saga_log::{self, NewSaga};
+use super::saga_log::NewSaga;
 use super::store::{self, Purchasable};
 use super::{crash_point, progress, view};
 use crate::auth::CurrentUser;
@@ -32,7 +31,7 @@ use crate::inventory::reservation_store;
 use crate::inventory::reservations::{
     Allocation, LineRequest, ReleaseKind, ReserveOutcome, ReserveRequest, ShipTo,
 };
-use crate::orders::store::{self as orders, Actor, NewOrder, NewOrderItem};
+use crate::orders::store::{NewOrder, NewOrderItem};
 use crate::outbox::{self, Queued};
 use crate::pricing::{self, LineToPrice};
 use crate::state::AppState;
@@ -268,17 +267,9 @@ pub async fn initiate(
             billing_address_id: billing_id.get(),
             shipping_address: serde_json::to_value(&shipping).unwrap_or_default(),
         };
-        let mut write = QueryBuilder::new("WITH ");
-        orders::push_create(
-            &mut write,
+        let mut write = store::new_checkout(
             &new_order,
             &items,
-            "checkout started",
-            Actor::User(user.user_id),
-        );
-        write.push(", ");
-        saga_log::push_begin_reserved(
-            &mut write,
             &NewSaga {
                 saga,
                 checkout,
@@ -286,13 +277,9 @@ pub async fn initiate(
                 payload: json!({ "cartId": request.cart_id, "priceChanges": notices }),
                 expires_at,
             },
-            "(SELECT order_id FROM created)",
             json!({ "items": reserved_items }),
+            &events,
         );
-        write.push(", ");
-        outbox::push_enqueue(&mut write, &events);
-        write.push(" SELECT (SELECT order_id FROM created) AS order_id, ");
-        outbox::push_notify(&mut write);
         let (order, _notified): (i64, i64) = match &claim {
             Some(claim) => {
                 let mut tx = state.db.begin().await?;

@@ -6,9 +6,12 @@ use rust_decimal::Decimal;
 use shared_model::api::checkout::{CheckoutLine, PaymentAttempt};
 use shared_model::ids::{CheckoutId, OrderId, PaymentId, ProductId, SagaId, UserId, VariantId};
 use shared_model::order::{PaymentStatus, SagaStep, SagaStepStatus};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
+use super::saga_log::{self, NewSaga};
 use crate::error::ApiError;
+use crate::orders::store::{self as orders, Actor, NewOrder, NewOrderItem};
+use crate::outbox::{self, Queued};
 
 /// What a checkout needs to know about a product line being bought.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -52,6 +55,33 @@ pub async fn purchasables(
     .bind(&variants)
     .fetch_all(db)
     .await?)
+}
+
+/// The statement that records a checkout whose stock is reserved: the PENDING order with its
+/// lines and history, the saga with RESERVE_INVENTORY done, and the checkout's events, in one
+/// round trip (and one commit, unless run in a transaction). Answers `(order_id, notified)`.
+pub fn new_checkout<'a>(
+    order: &NewOrder<'a>,
+    items: &[NewOrderItem],
+    saga: &NewSaga,
+    reserved: serde_json::Value,
+    events: &'a [Queued],
+) -> QueryBuilder<'a, Postgres> {
+    let mut q = QueryBuilder::new("WITH ");
+    orders::push_create(
+        &mut q,
+        order,
+        items,
+        "checkout started",
+        Actor::User(saga.user),
+    );
+    q.push(", ");
+    saga_log::push_begin_reserved(&mut q, saga, "(SELECT order_id FROM created)", reserved);
+    q.push(", ");
+    outbox::push_enqueue(&mut q, events);
+    q.push(" SELECT (SELECT order_id FROM created) AS order_id, ");
+    outbox::push_notify(&mut q);
+    q
 }
 
 /// A checkout as stored: its saga and its order.
