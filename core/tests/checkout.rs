@@ -32,6 +32,13 @@ impl Shop {
             .await
     }
 
+    /// Initiates a checkout that must start, and answers its id.
+    async fn started(&self, items: Value) -> String {
+        let started = self.initiate(items).await;
+        started.expect(StatusCode::CREATED);
+        started.json["checkoutId"].as_str().unwrap().to_owned()
+    }
+
     async fn pay(&self, checkout: &str, token: &str, key: &str) -> support::TestResponse {
         self.app
             .post(&format!("/api/checkout/{checkout}/pay"))
@@ -192,10 +199,7 @@ async fn out_of_stock_is_a_409_naming_the_short_lines_and_reserves_nothing(db: s
 async fn a_declined_card_keeps_the_reservation_for_another_card(db: sqlx::PgPool) {
     let shop = shop(db, 900, Duration::from_secs(5)).await;
     let c = &shop.catalog;
-    let checkout = shop.initiate(drizzle(c, 1)).await.json["checkoutId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let checkout = shop.started(drizzle(c, 1)).await;
     for token in ["tok_chargeDeclined", "tok_insufficientFunds"] {
         let declined = shop.pay(&checkout, token, &format!("try-{token}")).await;
         declined.expect_error(StatusCode::PAYMENT_REQUIRED, "payment_declined");
@@ -226,10 +230,7 @@ async fn paying_one_checkout_many_times_at_once_charges_once(db: sqlx::PgPool) {
     // payment is in progress (or, once it is done, gets the confirmed order).
     let shop = shop(db, 900, Duration::from_secs(5)).await;
     let c = &shop.catalog;
-    let checkout = shop.initiate(drizzle(c, 1)).await.json["checkoutId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let checkout = shop.started(drizzle(c, 1)).await;
     let keys: Vec<String> = (0..12).map(|tab| format!("tab-{tab}")).collect();
     let tabs = keys.iter().map(|key| shop.pay(&checkout, "tok_visa", key));
     let answers = futures_util::future::join_all(tabs).await;
@@ -260,10 +261,7 @@ async fn paying_one_checkout_many_times_at_once_charges_once(db: sqlx::PgPool) {
 async fn an_unknown_card_is_not_retryable_and_releases_the_stock(db: sqlx::PgPool) {
     let shop = shop(db, 900, Duration::from_secs(5)).await;
     let c = &shop.catalog;
-    let checkout = shop.initiate(drizzle(c, 3)).await.json["checkoutId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let checkout = shop.started(drizzle(c, 3)).await;
     let refused = shop.pay(&checkout, "tok_unknown", "k1").await;
     refused.expect_error(StatusCode::PAYMENT_REQUIRED, "payment_declined");
     assert_eq!(refused.json["error"]["details"]["retryable"], false);
@@ -279,10 +277,7 @@ async fn the_timeout_token_is_captured_once_and_the_order_confirmed(db: sqlx::Pg
     // The gateway answers after 2 s; the client gives up after 400 ms and retries the same key,
     // which the gateway answers at once with the charge it already captured.
     let shop = shop(db, 900, Duration::from_secs(2)).await;
-    let checkout = shop.initiate(drizzle(&shop.catalog, 1)).await.json["checkoutId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let checkout = shop.started(drizzle(&shop.catalog, 1)).await;
     let paid = shop.pay(&checkout, "tok_timeout", "slow").await;
     paid.expect(StatusCode::OK);
     assert_eq!(paid.json["status"], "CONFIRMED");
@@ -298,10 +293,7 @@ async fn the_timeout_token_is_captured_once_and_the_order_confirmed(db: sqlx::Pg
 #[sqlx::test(migrations = "../migrations")]
 async fn an_error_after_capture_is_retried_into_a_confirmed_order(db: sqlx::PgPool) {
     let shop = shop(db, 900, Duration::from_secs(5)).await;
-    let checkout = shop.initiate(drizzle(&shop.catalog, 1)).await.json["checkoutId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let checkout = shop.started(drizzle(&shop.catalog, 1)).await;
     let paid = shop.pay(&checkout, "tok_errorAfterCapture", "k").await;
     paid.expect(StatusCode::OK);
     assert_eq!(paid.json["paymentStatus"], "CAPTURED");
@@ -312,10 +304,7 @@ async fn an_error_after_capture_is_retried_into_a_confirmed_order(db: sqlx::PgPo
 async fn an_expired_checkout_gives_its_stock_back(db: sqlx::PgPool) {
     let shop = shop(db, 1, Duration::from_secs(5)).await;
     let c = &shop.catalog;
-    let checkout = shop.initiate(drizzle(c, 4)).await.json["checkoutId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let checkout = shop.started(drizzle(c, 4)).await;
     assert_eq!(shop.stock(c.drizzle).await, (10, 4));
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let report = edgeshop_core::checkout::jobs::sweep_expired(&shop.app.state)
@@ -480,10 +469,7 @@ async fn bad_checkouts_are_refused_and_reserve_nothing(db: sqlx::PgPool) {
         .unwrap();
     assert_eq!(reserved, 0);
     // Someone else's checkout does not exist for this buyer.
-    let checkout = shop.initiate(drizzle(c, 1)).await.json["checkoutId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let checkout = shop.started(drizzle(c, 1)).await;
     shop.app
         .get(&format!("/api/checkout/{checkout}"))
         .bearer(&other.token)
@@ -502,10 +488,7 @@ async fn bad_checkouts_are_refused_and_reserve_nothing(db: sqlx::PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn the_pay_bodys_idempotency_key_counts_like_the_header(db: sqlx::PgPool) {
     let shop = shop(db, 900, Duration::from_secs(5)).await;
-    let checkout = shop.initiate(drizzle(&shop.catalog, 1)).await.json["checkoutId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let checkout = shop.started(drizzle(&shop.catalog, 1)).await;
     let pay = || {
         shop.app
             .post(&format!("/api/checkout/{checkout}/pay"))
