@@ -41,7 +41,6 @@ pub async fn pay(
             shared_model::ModelError::invalid("paymentToken", "must be 1-255 characters").into(),
         );
     }
-    let saga = SagaId::for_checkout(checkout);
     let mut conn = state.db.acquire().await?;
     let opened = store::open_first_payment(
         &mut conn,
@@ -53,13 +52,12 @@ pub async fn pay(
     drop(conn);
     let opened = match opened {
         Some(opened) => opened,
-        None => match open_carefully(state, &user, checkout, saga, &request, correlation_id).await?
-        {
+        None => match open_carefully(state, &user, checkout, &request, correlation_id).await? {
             Opened::Attempt(opened) => *opened,
             Opened::Answered(answer) => return Ok(answer),
         },
     };
-    charge_and_complete(state, saga, opened, &request, correlation_id).await
+    charge_and_complete(state, opened, &request, correlation_id).await
 }
 
 /// What the careful path made of a pay request: a new attempt to charge, or the answer.
@@ -75,10 +73,10 @@ async fn open_carefully(
     state: &AppState,
     user: &CurrentUser,
     checkout: CheckoutId,
-    saga: SagaId,
     request: &PayRequest,
     correlation_id: &str,
 ) -> ApiResult<Opened> {
+    let saga = SagaId::for_checkout(checkout);
     let answered = |answer| Ok(Opened::Answered(answer));
     let mut tx = state.db.begin().await?;
     let record = store::load(&mut tx, checkout, true)
@@ -163,7 +161,6 @@ async fn open_carefully(
 /// Charges the opened attempt at the gateway and carries the saga on from its outcome.
 async fn charge_and_complete(
     state: &AppState,
-    saga: SagaId,
     opened: OpenedPayment,
     request: &PayRequest,
     correlation_id: &str,
@@ -173,6 +170,7 @@ async fn charge_and_complete(
         payment,
         key,
     } = opened;
+    let saga = record.saga();
     let metadata = BTreeMap::from([("order_number".to_owned(), record.order_number.clone())]);
     let outcome = state
         .gateway
@@ -259,7 +257,7 @@ async fn captured(
         .await?
         .ok_or_else(view::not_found)?;
     drop(conn);
-    answer(state, &record).await
+    answer(&record)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -453,13 +451,11 @@ async fn answer_for(
         .await?
         .ok_or_else(view::not_found)?;
     drop(conn);
-    answer(state, &record).await
+    answer(&record)
 }
 
-async fn answer(
-    _state: &AppState,
-    record: &CheckoutRecord,
-) -> ApiResult<(axum::http::StatusCode, PayResponse)> {
+/// The pay answer for a checkout as stored.
+fn answer(record: &CheckoutRecord) -> ApiResult<(axum::http::StatusCode, PayResponse)> {
     Ok((
         axum::http::StatusCode::OK,
         response(
