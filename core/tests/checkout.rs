@@ -6,8 +6,10 @@ mod support;
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use edgeshop_core::checkout::store;
 use serde_json::{Value, json};
 use shared_model::auth::Role;
+use shared_model::ids::CheckoutId;
 use support::fixtures::SmallCatalog;
 use support::shop::{Shop, illinois};
 
@@ -255,6 +257,58 @@ async fn paying_one_checkout_many_times_at_once_charges_once(db: sqlx::PgPool) {
         .unwrap();
     assert_eq!(attempts, 1, "one attempt, one charge");
     assert_eq!(shop.stock(c.drizzle).await, (9, 0));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_checkout_read_under_lock_after_a_wait_sees_the_order_as_it_was_left(db: sqlx::PgPool) {
+    // Whoever waits for a saga's lock must decide on the order as the lock's holder left it,
+    // not as it was when the wait began.
+    let shop = shop(db, 900, Duration::from_secs(5)).await;
+    let checkout = shop.started(drizzle(&shop.catalog, 1)).await;
+    let checkout = CheckoutId(checkout.parse().unwrap());
+    let db = shop.app.db.clone();
+    let mut holder = db.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM saga_state WHERE checkout_id = $1 FOR UPDATE")
+        .bind(checkout.0)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE orders SET status = 'CONFIRMED', payment_status = 'CAPTURED' WHERE checkout_id = $1")
+        .bind(checkout.0)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE saga_state SET status = 'COMPLETED' WHERE checkout_id = $1")
+        .bind(checkout.0)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let reader = tokio::spawn({
+        let db = db.clone();
+        async move {
+            let mut tx = db.begin().await.unwrap();
+            store::load(&mut tx, checkout, true).await.unwrap().unwrap()
+        }
+    });
+    // Let the reader take its snapshot and queue for the lock before the holder lets go.
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        if waiting == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    holder.commit().await.unwrap();
+    let record = reader.await.unwrap();
+    assert_eq!(record.saga_status, "COMPLETED");
+    assert_eq!(record.order_status, "CONFIRMED");
+    assert_eq!(record.payment_status, "CAPTURED");
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -84,12 +84,7 @@ async fn open_carefully(
         .filter(|r| r.user() == user.user_id)
         .ok_or_else(view::not_found)?;
     match record.saga_status.as_str() {
-        // Read again: the lock re-reads the saga row a finished wait found changed, but not
-        // the order joined to it, which may still say PENDING.
-        "COMPLETED" => {
-            drop(tx);
-            return answered(answer_for(state, checkout).await?);
-        }
+        "COMPLETED" => return answered(answer(&record)?),
         "COMPENSATING" | "COMPENSATED" | "FAILED" => {
             return Err(ApiError::conflict(
                 "checkout_closed",

@@ -136,35 +136,45 @@ const RECORD: &str = "SELECT s.saga_id, s.checkout_id, s.user_id, s.status AS sa
         o.currency, s.payload
    FROM saga_state s JOIN orders o ON o.order_id = s.order_id";
 
-/// The checkout, locked for the rest of the caller's transaction when `lock` (one payment at a
-/// time per checkout). After a wait for the lock, the saga's columns are the latest but the
-/// order's are as the statement first saw them.
+/// The checkout, its saga locked for the rest of the caller's transaction when `lock` (one
+/// payment at a time per checkout).
 pub async fn load(
     conn: &mut PgConnection,
     checkout: CheckoutId,
     lock: bool,
 ) -> Result<Option<CheckoutRecord>, ApiError> {
-    let sql = format!(
-        "{RECORD} WHERE s.checkout_id = $1{}",
-        if lock { " FOR UPDATE OF s" } else { "" }
-    );
-    Ok(sqlx::query_as(&sql)
-        .bind(checkout.0)
-        .fetch_optional(conn)
-        .await?)
+    read(conn, "s.checkout_id = $1", checkout.0, lock).await
 }
 
+/// The checkout of `saga`, locked as [`load`] does.
 pub async fn load_by_saga(
     conn: &mut PgConnection,
     saga: SagaId,
     lock: bool,
 ) -> Result<Option<CheckoutRecord>, ApiError> {
-    let sql = format!(
-        "{RECORD} WHERE s.saga_id = $1{}",
-        if lock { " FOR UPDATE OF s" } else { "" }
-    );
-    Ok(sqlx::query_as(&sql)
-        .bind(saga.0)
+    read(conn, "s.saga_id = $1", saga.0, lock).await
+}
+
+/// Locks first, then reads: a row lock that waited re-reads only the rows it locks, so one
+/// locking statement would join the latest saga to the order as it was before the wait. The
+/// order is not locked with the saga because some writers (a refund, a declined card) change
+/// the order before they touch the saga, and the two would deadlock.
+async fn read(
+    conn: &mut PgConnection,
+    filter: &str,
+    id: uuid::Uuid,
+    lock: bool,
+) -> Result<Option<CheckoutRecord>, ApiError> {
+    if lock {
+        sqlx::query(&format!(
+            "SELECT 1 FROM saga_state s WHERE {filter} FOR UPDATE"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    }
+    Ok(sqlx::query_as(&format!("{RECORD} WHERE {filter}"))
+        .bind(id)
         .fetch_optional(conn)
         .await?)
 }
