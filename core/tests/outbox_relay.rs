@@ -729,6 +729,71 @@ async fn order_created_notifies_the_buyer_once(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn one_pass_of_many_orders_records_each_buyers_own_email(pool: PgPool) {
+    // The consumer writes a pass's emails in one statement: each must still carry its own
+    // buyer, saga, order and payload.
+    let mut created = Vec::new();
+    for n in 0..6 {
+        let user = UserId::new(
+            sqlx::query_scalar(
+                "INSERT INTO users (email, password_hash, first_name)
+                 VALUES ($1, 'x', 'Bea') RETURNING user_id",
+            )
+            .bind(format!("buyer{n}@example.com"))
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        );
+        let saga = new_saga();
+        let number = OrderNumber::for_saga(saga, chrono::Utc::now());
+        let order = OrderId::new(
+            sqlx::query_scalar(
+                "INSERT INTO orders (order_number, user_id, saga_id, checkout_id, subtotal,
+                                     total_amount, shipping_address)
+                 VALUES ($1, $2, $3, $4, 10, 10, '{}') RETURNING order_id",
+            )
+            .bind(number.as_str())
+            .bind(user.get())
+            .bind(saga.0)
+            .bind(Uuid::new_v4())
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        );
+        let event = OrderCreated {
+            order_id: order,
+            order_number: number,
+            user_id: user,
+            status: OrderStatus::Confirmed,
+            total_amount: rust_decimal::Decimal::from(10 + n),
+            currency: Currency::USD,
+            items: vec![],
+            shipping_address_id: AddressId::new(1),
+        };
+        emit(&pool, &outbox::envelope(event.clone(), Some(saga), "test")).await;
+        created.push((saga, event));
+    }
+    let relay = Relay::new(pool.clone(), vec![Arc::new(NotificationConsumer)]);
+    assert_eq!(relay.deliver_pending().await.unwrap(), created.len());
+    let rows = notifications(&pool).await;
+    assert_eq!(rows.len(), created.len());
+    for (saga, event) in &created {
+        let row = rows
+            .iter()
+            .find(|row| row.4 == Some(saga.0))
+            .unwrap_or_else(|| panic!("no email for saga {saga}"));
+        assert_eq!(row.0, event.user_id.get());
+        assert_eq!(row.5, Some(event.order_id.get()));
+        assert_eq!(row.6["orderNumber"], event.order_number.as_str());
+        assert_eq!(row.6["totalAmount"], event.total_amount.to_string());
+    }
+    assert_eq!(
+        scalar(&pool, "SELECT count(*) FROM processed_events").await,
+        created.len() as i64
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn payment_failed_notifies_the_buyer_of_its_saga(pool: PgPool) {
     let user = buyer(&pool).await;
     let saga = new_saga();

@@ -295,23 +295,24 @@ pub async fn record_claim(
 /// The sale and checkout of each claim a saga's settlement moved.
 pub type Settled = Vec<(FlashSaleId, uuid::Uuid)>;
 
-/// Marks a saga's claimed tokens SOLD.
-pub async fn settle_sold(conn: &mut PgConnection, saga: SagaId) -> sqlx::Result<Settled> {
-    settle(conn, saga, "SOLD").await
+/// Marks the claimed tokens of `sagas` SOLD.
+pub async fn settle_sold(conn: &mut PgConnection, sagas: &[SagaId]) -> sqlx::Result<Settled> {
+    settle(conn, sagas, "SOLD").await
 }
 
-/// Marks a saga's claimed tokens RETURNED: the checkout ended without a sale.
-pub async fn settle_returned(conn: &mut PgConnection, saga: SagaId) -> sqlx::Result<Settled> {
-    settle(conn, saga, "RETURNED").await
+/// Marks the claimed tokens of `sagas` RETURNED: their checkouts ended without a sale.
+pub async fn settle_returned(conn: &mut PgConnection, sagas: &[SagaId]) -> sqlx::Result<Settled> {
+    settle(conn, sagas, "RETURNED").await
 }
 
-async fn settle(conn: &mut PgConnection, saga: SagaId, status: &str) -> sqlx::Result<Settled> {
+async fn settle(conn: &mut PgConnection, sagas: &[SagaId], status: &str) -> sqlx::Result<Settled> {
+    let sagas: Vec<uuid::Uuid> = sagas.iter().map(|saga| saga.0).collect();
     let rows: Vec<(i64, uuid::Uuid)> = sqlx::query_as(
         "UPDATE flash_sale_tokens SET status = $2, settled_at = now()
-          WHERE saga_id = $1 AND status = 'CLAIMED'
+          WHERE saga_id = ANY($1) AND status = 'CLAIMED'
           RETURNING flash_sale_id, checkout_id",
     )
-    .bind(saga.0)
+    .bind(&sagas)
     .bind(status)
     .fetch_all(&mut *conn)
     .await?;
@@ -319,6 +320,7 @@ async fn settle(conn: &mut PgConnection, saga: SagaId, status: &str) -> sqlx::Re
         .into_iter()
         .map(|(sale, checkout)| (FlashSaleId::new(sale), checkout))
         .collect();
+    settled.sort_unstable();
     settled.dedup();
     Ok(settled)
 }

@@ -43,22 +43,46 @@ impl Consumer for NotificationConsumer {
         conn: &'a mut PgConnection,
         event: &'a EventEnvelope<EventPayload>,
     ) -> HandleFuture<'a> {
-        Box::pin(async move {
-            match &event.payload {
-                EventPayload::OrderCreated(order) => order_confirmed(conn, event, order).await,
-                EventPayload::PaymentFailed(failed) => payment_failed(conn, event, failed).await,
-                _ => Ok(()),
-            }
-        })
+        Box::pin(record(conn, std::slice::from_ref(event)))
+    }
+
+    fn handle_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [&'a EventEnvelope<EventPayload>],
+    ) -> HandleFuture<'a> {
+        Box::pin(record(conn, events))
     }
 }
 
-async fn order_confirmed(
+/// Records what `events` call for, in one insert.
+async fn record<E: std::borrow::Borrow<EventEnvelope<EventPayload>>>(
     conn: &mut PgConnection,
-    event: &EventEnvelope<EventPayload>,
-    order: &OrderCreated,
+    events: &[E],
 ) -> Result<(), ConsumerError> {
-    let notification = NewNotification {
+    let mut due = Vec::with_capacity(events.len());
+    for event in events {
+        let event = event.borrow();
+        let notification = match &event.payload {
+            EventPayload::OrderCreated(order) => Some(order_confirmed(event, order)),
+            EventPayload::PaymentFailed(failed) => payment_failed(conn, event, failed).await?,
+            _ => None,
+        };
+        due.extend(notification);
+    }
+    let created = store::record_pending(conn, &due).await?;
+    if created < due.len() as u64 {
+        tracing::debug!(
+            due = due.len(),
+            created,
+            "some notifications were already recorded"
+        );
+    }
+    Ok(())
+}
+
+fn order_confirmed(event: &EventEnvelope<EventPayload>, order: &OrderCreated) -> NewNotification {
+    NewNotification {
         user_id: order.user_id,
         channel: Channel::Email,
         notification_type: ORDER_CONFIRMED,
@@ -75,31 +99,26 @@ async fn order_confirmed(
             "totalAmount": order.total_amount,
             "currency": order.currency,
         }),
-    };
-    let created = store::record_pending(conn, &notification).await?;
-    if !created {
-        tracing::debug!(order_id = %order.order_id, "order confirmation already recorded");
     }
-    Ok(())
 }
 
 async fn payment_failed(
     conn: &mut PgConnection,
     event: &EventEnvelope<EventPayload>,
     failed: &PaymentFailed,
-) -> Result<(), ConsumerError> {
+) -> Result<Option<NewNotification>, ConsumerError> {
     // The payload does not name the buyer; the saga does.
     let Some(saga) = event.saga_id else {
         tracing::warn!(event_id = %event.event_id, payment_id = %failed.payment_id,
             "PAYMENT_FAILED without a saga: nobody to notify");
-        return Ok(());
+        return Ok(None);
     };
     let Some(owner) = store::saga_owner(conn, saga).await? else {
         tracing::warn!(event_id = %event.event_id, saga_id = %saga,
             "PAYMENT_FAILED for an unknown saga: nobody to notify");
-        return Ok(());
+        return Ok(None);
     };
-    let notification = NewNotification {
+    Ok(Some(NewNotification {
         user_id: owner.user_id,
         channel: Channel::Email,
         notification_type: PAYMENT_FAILED,
@@ -112,7 +131,5 @@ async fn payment_failed(
             "failureCode": failed.failure_code,
             "retryable": failed.retryable,
         }),
-    };
-    store::record_pending(conn, &notification).await?;
-    Ok(())
+    }))
 }

@@ -38,29 +38,56 @@ pub struct NewNotification {
     pub payload: serde_json::Value,
 }
 
-/// Records `notification` unless an equal one (same saga/type/channel, or same dedupe key and
-/// channel) exists. Returns whether it was new.
+/// Records each of `notifications` unless an equal one (same saga/type/channel, or same dedupe
+/// key and channel) exists or comes earlier in the list, in one statement. Returns how many
+/// were new.
 pub async fn record_pending(
     conn: &mut PgConnection,
-    notification: &NewNotification,
-) -> Result<bool, sqlx::Error> {
+    notifications: &[NewNotification],
+) -> Result<u64, sqlx::Error> {
+    if notifications.is_empty() {
+        return Ok(0);
+    }
+    let column = |f: fn(&NewNotification) -> Option<String>| -> Vec<Option<String>> {
+        notifications.iter().map(f).collect()
+    };
     let inserted = sqlx::query(
         "INSERT INTO notifications (user_id, channel, notification_type, saga_id, order_id,
              dedupe_key, payload, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING')
+         SELECT n.user_id, n.channel, n.notification_type, n.saga_id, n.order_id, n.dedupe_key,
+                n.payload, 'PENDING'
+           FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::uuid[], $5::bigint[], $6::text[],
+                       $7::jsonb[]) WITH ORDINALITY
+                AS n (user_id, channel, notification_type, saga_id, order_id, dedupe_key, payload, i)
+          ORDER BY n.i
          ON CONFLICT DO NOTHING",
     )
-    .bind(notification.user_id.get())
-    .bind(notification.channel.as_str())
-    .bind(notification.notification_type)
-    .bind(notification.saga_id.map(|saga| saga.0))
-    .bind(notification.order_id.map(OrderId::get))
-    .bind(notification.dedupe_key.as_deref())
-    .bind(&notification.payload)
+    .bind(notifications.iter().map(|n| n.user_id.get()).collect::<Vec<i64>>())
+    .bind(column(|n| Some(n.channel.as_str().to_owned())))
+    .bind(column(|n| Some(n.notification_type.to_owned())))
+    .bind(
+        notifications
+            .iter()
+            .map(|n| n.saga_id.map(|saga| saga.0))
+            .collect::<Vec<Option<uuid::Uuid>>>(),
+    )
+    .bind(
+        notifications
+            .iter()
+            .map(|n| n.order_id.map(OrderId::get))
+            .collect::<Vec<Option<i64>>>(),
+    )
+    .bind(column(|n| n.dedupe_key.clone()))
+    .bind(
+        notifications
+            .iter()
+            .map(|n| n.payload.clone())
+            .collect::<Vec<serde_json::Value>>(),
+    )
     .execute(conn)
     .await?
     .rows_affected();
-    Ok(inserted == 1)
+    Ok(inserted)
 }
 
 /// Whose checkout a saga is, and its order if one was created.

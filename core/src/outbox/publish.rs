@@ -285,7 +285,7 @@ impl InProcess {
 
 impl InProcess {
     /// Each consumer gets the events it handles in one transaction: one dedupe insert for all,
-    /// its effects in order, one commit. The first failure rolls that consumer's transaction
+    /// its effects in order (one `handle_all`), one commit. The first failure rolls that consumer's transaction
     /// back and answers `false`; the relay then goes event by event, where failures are
     /// counted, retried and dead-lettered.
     async fn publish_batch(
@@ -324,17 +324,17 @@ impl InProcess {
             .await?
             .into_iter()
             .collect();
-            for (event, envelope) in &mine {
-                if !fresh.contains(&event.event_id) {
-                    continue;
-                }
-                if !matches!(
-                    CatchUnwind(consumer.handle(&mut tx, envelope)).await,
-                    Ok(Ok(()))
-                ) {
-                    let _ = tx.rollback().await;
-                    return Ok(false);
-                }
+            let unseen: Vec<&EventEnvelope<EventPayload>> = mine
+                .iter()
+                .filter(|(event, _)| fresh.contains(&event.event_id))
+                .map(|(_, envelope)| *envelope)
+                .collect();
+            if !matches!(
+                CatchUnwind(consumer.handle_all(&mut tx, &unseen)).await,
+                Ok(Ok(()))
+            ) {
+                let _ = tx.rollback().await;
+                return Ok(false);
             }
             if tx.commit().await.is_err() {
                 return Ok(false);

@@ -64,6 +64,21 @@ pub trait Consumer: Send + Sync {
         conn: &'a mut PgConnection,
         event: &'a EventEnvelope<EventPayload>,
     ) -> HandleFuture<'a>;
+    /// Handles `events`, in order, in one transaction: all of them or, on an error, none.
+    /// Each event one `handle` by default; a consumer that writes a row per event overrides it
+    /// to write the batch's rows in one statement (a statement costs more than a row).
+    fn handle_all<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [&'a EventEnvelope<EventPayload>],
+    ) -> HandleFuture<'a> {
+        Box::pin(async move {
+            for event in events {
+                self.handle(conn, event).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// Why a consumer could not handle an event.
