@@ -283,9 +283,9 @@ impl Relay {
                     "statement_timeout",
                     format!("{}ms", self.config.statement_timeout.as_millis().max(1)),
                 ),
-                // Planned for each pass's values: the outbox grows and shrinks by the thousand,
-                // and a plan cached while it was small scans it whole.
-                ("plan_cache_mode", "force_custom_plan".to_owned()),
+                // Plans are cached per connection, and the outbox grows and shrinks by the
+                // thousand: a plan made while it was small must not scan it whole later.
+                ("enable_seqscan", "off".to_owned()),
             ])
     }
 
