@@ -658,35 +658,47 @@ async fn notifications(
     .unwrap()
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn order_created_notifies_the_buyer_once(pool: PgPool) {
-    let user = buyer(&pool).await;
+/// A confirmed order of `user` for `total`, and the ORDER_CREATED event its saga would emit.
+async fn confirmed_order(
+    pool: &PgPool,
+    user: UserId,
+    total: rust_decimal::Decimal,
+) -> (SagaId, OrderCreated) {
     let saga = new_saga();
     let number = OrderNumber::for_saga(saga, chrono::Utc::now());
     let order = OrderId::new(
         sqlx::query_scalar(
             "INSERT INTO orders (order_number, user_id, saga_id, checkout_id, subtotal,
                                  total_amount, shipping_address)
-             VALUES ($1, $2, $3, $4, 223.97, 223.97, '{}') RETURNING order_id",
+             VALUES ($1, $2, $3, $4, $5, $5, '{}') RETURNING order_id",
         )
         .bind(number.as_str())
         .bind(user.get())
         .bind(saga.0)
         .bind(Uuid::new_v4())
-        .fetch_one(&pool)
+        .bind(total)
+        .fetch_one(pool)
         .await
         .unwrap(),
     );
     let created = OrderCreated {
         order_id: order,
-        order_number: number.clone(),
+        order_number: number,
         user_id: user,
         status: OrderStatus::Confirmed,
-        total_amount: dec!(223.97),
+        total_amount: total,
         currency: Currency::USD,
         items: vec![],
         shipping_address_id: AddressId::new(1),
     };
+    (saga, created)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn order_created_notifies_the_buyer_once(pool: PgPool) {
+    let user = buyer(&pool).await;
+    let (saga, created) = confirmed_order(&pool, user, dec!(223.97)).await;
+    let (order, number) = (created.order_id, created.order_number.clone());
     let relay = Relay::new(pool.clone(), vec![Arc::new(NotificationConsumer)]);
     emit(
         &pool,
@@ -744,32 +756,7 @@ async fn one_pass_of_many_orders_records_each_buyers_own_email(pool: PgPool) {
             .await
             .unwrap(),
         );
-        let saga = new_saga();
-        let number = OrderNumber::for_saga(saga, chrono::Utc::now());
-        let order = OrderId::new(
-            sqlx::query_scalar(
-                "INSERT INTO orders (order_number, user_id, saga_id, checkout_id, subtotal,
-                                     total_amount, shipping_address)
-                 VALUES ($1, $2, $3, $4, 10, 10, '{}') RETURNING order_id",
-            )
-            .bind(number.as_str())
-            .bind(user.get())
-            .bind(saga.0)
-            .bind(Uuid::new_v4())
-            .fetch_one(&pool)
-            .await
-            .unwrap(),
-        );
-        let event = OrderCreated {
-            order_id: order,
-            order_number: number,
-            user_id: user,
-            status: OrderStatus::Confirmed,
-            total_amount: rust_decimal::Decimal::from(10 + n),
-            currency: Currency::USD,
-            items: vec![],
-            shipping_address_id: AddressId::new(1),
-        };
+        let (saga, event) = confirmed_order(&pool, user, rust_decimal::Decimal::from(10 + n)).await;
         emit(&pool, &outbox::envelope(event.clone(), Some(saga), "test")).await;
         created.push((saga, event));
     }
