@@ -44,7 +44,7 @@ impl Consumer for TokenSettlement {
         conn: &'a mut PgConnection,
         event: &'a EventEnvelope<EventPayload>,
     ) -> HandleFuture<'a> {
-        Box::pin(self.settle(conn, std::slice::from_ref(event)))
+        Box::pin(async move { self.settle(conn, &[event]).await })
     }
 
     fn handle_all<'a>(
@@ -56,75 +56,50 @@ impl Consumer for TokenSettlement {
     }
 }
 
-/// How an inventory event settles its saga's tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Settlement {
-    Sold,
-    Returned,
-}
-
 impl TokenSettlement {
-    /// Settles the sagas of `events` in order, one statement per run of events that settle the
-    /// same way (a saga's tokens are settled once: whichever event comes first decides).
-    async fn settle<E: std::borrow::Borrow<EventEnvelope<EventPayload>>>(
+    /// Settles the sagas of `events`: one statement for those whose stock was confirmed, then
+    /// one for those whose stock was released. A saga's tokens are settled once, and a saga
+    /// whose stock was released is never confirmed afterwards, so the order is the events'.
+    async fn settle(
         &self,
         conn: &mut PgConnection,
-        events: &[E],
+        events: &[&EventEnvelope<EventPayload>],
     ) -> Result<(), ConsumerError> {
-        let mut run: Option<(Settlement, Vec<SagaId>)> = None;
-        for event in events {
-            let event = event.borrow();
-            let how = match &event.payload {
-                EventPayload::InventoryConfirmed(_) => Settlement::Sold,
-                EventPayload::InventoryReleased(_) => Settlement::Returned,
-                _ => continue,
-            };
-            let Some(saga) = event.saga_id else {
-                continue;
-            };
-            match &mut run {
-                Some((same, sagas)) if *same == how => sagas.push(saga),
-                _ => {
-                    if let Some((done, sagas)) = run.take() {
-                        self.settle_run(conn, done, &sagas).await?;
-                    }
-                    run = Some((how, vec![saga]));
-                }
-            }
-        }
-        if let Some((how, sagas)) = run {
-            self.settle_run(conn, how, &sagas).await?;
-        }
-        Ok(())
-    }
-
-    async fn settle_run(
-        &self,
-        conn: &mut PgConnection,
-        how: Settlement,
-        sagas: &[SagaId],
-    ) -> Result<(), ConsumerError> {
+        let sagas = |confirmed: bool| -> Vec<SagaId> {
+            events
+                .iter()
+                .filter(|event| match &event.payload {
+                    EventPayload::InventoryConfirmed(_) => confirmed,
+                    EventPayload::InventoryReleased(_) => !confirmed,
+                    _ => false,
+                })
+                .filter_map(|event| event.saga_id)
+                .collect()
+        };
         let retry = |err: sqlx::Error| ConsumerError::retryable(err.to_string());
-        match how {
-            Settlement::Sold => {
-                for (sale, checkout) in store::settle_sold(conn, sagas).await.map_err(retry)? {
-                    // Only tidies Redis: the sweep drops a sold claim it finds later.
-                    let keys = SaleKeys::new(&self.redis, sale);
-                    if let Err(err) = pool::sold(&self.redis, &keys, CheckoutId(checkout)).await {
-                        tracing::warn!(error = %err, %checkout, "could not drop a sold claim from Redis");
-                    }
+        let sold = sagas(true);
+        if !sold.is_empty() {
+            for (sale, checkout) in store::settle_sold(conn, &sold).await.map_err(retry)? {
+                // Only tidies Redis: the sweep drops a sold claim it finds later.
+                let keys = SaleKeys::new(&self.redis, sale);
+                if let Err(err) = pool::sold(&self.redis, &keys, CheckoutId(checkout)).await {
+                    tracing::warn!(error = %err, %checkout, "could not drop a sold claim from Redis");
                 }
             }
-            Settlement::Returned => {
-                for (sale, checkout) in store::settle_returned(conn, sagas).await.map_err(retry)? {
-                    // The tokens must reach the pool, or nobody can buy them: a Redis failure
-                    // rolls the record back and the events are delivered again.
-                    let keys = SaleKeys::new(&self.redis, sale);
-                    pool::give_back(&self.redis, &keys, CheckoutId(checkout), false)
-                        .await
-                        .map_err(|e| ConsumerError::retryable(format!("redis unavailable: {e}")))?;
-                    metrics::counter!("flash_sale_tokens_returned_total").increment(1);
-                }
+        }
+        let returned = sagas(false);
+        if !returned.is_empty() {
+            for (sale, checkout) in store::settle_returned(conn, &returned)
+                .await
+                .map_err(retry)?
+            {
+                // The tokens must reach the pool, or nobody can buy them: a Redis failure rolls
+                // the record back and the events are delivered again.
+                let keys = SaleKeys::new(&self.redis, sale);
+                pool::give_back(&self.redis, &keys, CheckoutId(checkout), false)
+                    .await
+                    .map_err(|e| ConsumerError::retryable(format!("redis unavailable: {e}")))?;
+                metrics::counter!("flash_sale_tokens_returned_total").increment(1);
             }
         }
         Ok(())

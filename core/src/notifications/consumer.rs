@@ -43,7 +43,7 @@ impl Consumer for NotificationConsumer {
         conn: &'a mut PgConnection,
         event: &'a EventEnvelope<EventPayload>,
     ) -> HandleFuture<'a> {
-        Box::pin(record(conn, std::slice::from_ref(event)))
+        Box::pin(async move { record(conn, &[event]).await })
     }
 
     fn handle_all<'a>(
@@ -56,13 +56,12 @@ impl Consumer for NotificationConsumer {
 }
 
 /// Records what `events` call for, in one insert.
-async fn record<E: std::borrow::Borrow<EventEnvelope<EventPayload>>>(
+async fn record(
     conn: &mut PgConnection,
-    events: &[E],
+    events: &[&EventEnvelope<EventPayload>],
 ) -> Result<(), ConsumerError> {
     let mut due = Vec::with_capacity(events.len());
     for event in events {
-        let event = event.borrow();
         let notification = match &event.payload {
             EventPayload::OrderCreated(order) => Some(order_confirmed(event, order)),
             EventPayload::PaymentFailed(failed) => payment_failed(conn, event, failed).await?,

@@ -48,9 +48,22 @@ pub async fn record_pending(
     if notifications.is_empty() {
         return Ok(0);
     }
-    let column = |f: fn(&NewNotification) -> Option<String>| -> Vec<Option<String>> {
-        notifications.iter().map(f).collect()
-    };
+    let mut users = Vec::with_capacity(notifications.len());
+    let mut channels = Vec::with_capacity(notifications.len());
+    let mut types = Vec::with_capacity(notifications.len());
+    let mut sagas = Vec::with_capacity(notifications.len());
+    let mut orders = Vec::with_capacity(notifications.len());
+    let mut dedupe_keys = Vec::with_capacity(notifications.len());
+    let mut payloads = Vec::with_capacity(notifications.len());
+    for n in notifications {
+        users.push(n.user_id.get());
+        channels.push(n.channel.as_str());
+        types.push(n.notification_type);
+        sagas.push(n.saga_id.map(|saga| saga.0));
+        orders.push(n.order_id.map(OrderId::get));
+        dedupe_keys.push(n.dedupe_key.as_deref());
+        payloads.push(&n.payload);
+    }
     let inserted = sqlx::query(
         "INSERT INTO notifications (user_id, channel, notification_type, saga_id, order_id,
              dedupe_key, payload, status)
@@ -62,28 +75,13 @@ pub async fn record_pending(
           ORDER BY n.i
          ON CONFLICT DO NOTHING",
     )
-    .bind(notifications.iter().map(|n| n.user_id.get()).collect::<Vec<i64>>())
-    .bind(column(|n| Some(n.channel.as_str().to_owned())))
-    .bind(column(|n| Some(n.notification_type.to_owned())))
-    .bind(
-        notifications
-            .iter()
-            .map(|n| n.saga_id.map(|saga| saga.0))
-            .collect::<Vec<Option<uuid::Uuid>>>(),
-    )
-    .bind(
-        notifications
-            .iter()
-            .map(|n| n.order_id.map(OrderId::get))
-            .collect::<Vec<Option<i64>>>(),
-    )
-    .bind(column(|n| n.dedupe_key.clone()))
-    .bind(
-        notifications
-            .iter()
-            .map(|n| n.payload.clone())
-            .collect::<Vec<serde_json::Value>>(),
-    )
+    .bind(users)
+    .bind(channels)
+    .bind(types)
+    .bind(sagas)
+    .bind(orders)
+    .bind(dedupe_keys)
+    .bind(payloads)
     .execute(conn)
     .await?
     .rows_affected();
