@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::TokenKeys;
 use crate::checkout::completion::Completer;
+use crate::checkout::recording::Recorder;
 use crate::config::{Config, Environment};
 use crate::error::error_response;
 use crate::flash_sales::FlashSales;
@@ -108,6 +109,7 @@ pub fn state_with(config: Config, db: PgPool, keys: Option<TokenKeys>) -> anyhow
         reservations: Arc::new(Reservations::new(db.clone(), redis.clone())),
         // The crash tests stop a process between saga steps, which a batch has none of.
         completer: Completer::spawn(db.clone(), config.fault_crash_after.is_none()),
+        recorder: Recorder::spawn(db.clone()),
         gateway: GatewayClient::new(gateway)
             .map_err(|e| anyhow::anyhow!("configuring the payment gateway: {e}"))?,
         redis,

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use crate::auth::TokenKeys;
 use crate::catalog::listing_index_store::SharedListingIndex;
 use crate::checkout::completion::Completer;
+use crate::checkout::recording::Recorder;
 use crate::config::Config;
 use crate::flash_sales::FlashSales;
 use crate::inventory::reservations::Reservations;
@@ -53,6 +54,8 @@ pub struct Services {
     pub gateway: GatewayClient,
     /// Group commit for paid checkouts (see `checkout::completion`).
     pub completer: Completer,
+    /// Group commit for new checkouts (see `checkout::recording`).
+    pub recorder: Recorder,
     /// The admission key and the current flash sales.
     pub flash_sales: Arc<FlashSales>,
 }

@@ -16,13 +16,13 @@ use shared_model::api::checkout::{
     ShortItem,
 };
 use shared_model::events::{CheckoutInitiated, CheckoutItem, InventoryReserved, ReservedItem};
-use shared_model::ids::{CheckoutId, OrderId, ProductId, SagaId, VariantId, WarehouseId};
+use shared_model::ids::{CheckoutId, ProductId, SagaId, VariantId, WarehouseId};
 use shared_model::order::{OrderNumber, SagaStep};
 use shared_model::pricing::price_change;
 use shared_model::{Currency, ModelError};
 
 use super::saga_log::NewSaga;
-use super::store::{self, Purchasable};
+use super::store::{self, NewCheckout, Purchasable};
 use super::{crash_point, progress, view};
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
@@ -219,9 +219,10 @@ pub async fn initiate(
             total: priced.line_total,
         })
         .collect();
-    // The order, its saga and their events in one statement: one round trip and one commit,
-    // in the claim's transaction for a flash-sale line. If it fails, a flash-sale claim is
-    // undone at once (other checkouts' leftovers are released by the expiry sweep).
+    // The order, its saga and their events in one statement, group-committed with other
+    // buyers' (`recording`), or in the claim's transaction for a flash-sale line. If it fails,
+    // a flash-sale claim is undone at once (other checkouts' leftovers are released by the
+    // expiry sweep).
     let written = async {
         let reserved_items = reserved_items(state, saga, &lines, &allocations).await?;
         let initiated = CheckoutInitiated {
@@ -252,45 +253,49 @@ pub async fn initiate(
                 correlation_id,
             ))?,
         ];
-        let new_order = NewOrder {
-            order_number: order_number.as_str(),
-            user: user.user_id,
-            saga,
-            checkout,
-            subtotal: breakdown.subtotal,
-            discount: breakdown.discount,
-            tax: breakdown.tax,
-            shipping: breakdown.shipping,
-            total: breakdown.total,
-            currency: currency.as_str(),
-            shipping_address_id: request.shipping_address_id.get(),
-            billing_address_id: billing_id.get(),
-            shipping_address: serde_json::to_value(&shipping).unwrap_or_default(),
-        };
-        let mut write = store::new_checkout(
-            &new_order,
-            &items,
-            &NewSaga {
+        let recorded = NewCheckout {
+            order: NewOrder {
+                order_number: order_number.as_str().to_owned(),
+                user: user.user_id,
+                saga,
+                checkout,
+                subtotal: breakdown.subtotal,
+                discount: breakdown.discount,
+                tax: breakdown.tax,
+                shipping: breakdown.shipping,
+                total: breakdown.total,
+                currency: currency.as_str().to_owned(),
+                shipping_address_id: request.shipping_address_id.get(),
+                billing_address_id: billing_id.get(),
+                shipping_address: serde_json::to_value(&shipping).unwrap_or_default(),
+                items,
+            },
+            saga: NewSaga {
                 saga,
                 checkout,
                 user: user.user_id,
                 payload: json!({ "cartId": request.cart_id, "priceChanges": notices }),
                 expires_at,
+                reserved: json!({ "items": reserved_items }),
             },
-            json!({ "items": reserved_items }),
-            &events,
-        );
-        let (order, _notified): (i64, i64) = match &claim {
+            events: events.into(),
+        };
+        match &claim {
             Some(claim) => {
                 let mut tx = state.db.begin().await?;
                 purchase::record(&mut tx, claim, saga, expires_at).await?;
-                let written = write.build_query_as().fetch_one(&mut *tx).await?;
+                let created = store::record_new(&mut *tx, &[&recorded]).await?;
                 tx.commit().await?;
-                written
+                created
+                    .into_iter()
+                    .map(|(_, order)| order)
+                    .next()
+                    .ok_or_else(|| {
+                        ApiError::Internal(anyhow::anyhow!("checkout {saga} was not recorded"))
+                    })
             }
-            None => write.build_query_as().fetch_one(&state.db).await?,
-        };
-        Ok::<_, ApiError>(OrderId::new(order))
+            None => state.recorder.record(recorded).await,
+        }
     }
     .await;
     let order = match written {

@@ -8,6 +8,7 @@ pub mod initiate;
 pub mod jobs;
 pub mod pay;
 pub mod progress;
+pub mod recording;
 pub mod routes;
 pub mod saga_log;
 pub mod store;

@@ -164,52 +164,60 @@ pub struct NewSaga {
     pub user: UserId,
     pub payload: Value,
     pub expires_at: DateTime<Utc>,
+    /// What RESERVE_INVENTORY holds, for its step log.
+    pub reserved: Value,
 }
 
-/// Records a checkout saga whose first step, RESERVE_INVENTORY, is done (the stock is held
-/// before the saga is written): the saga and the step's two log lines, as the CTEs `saga` and
-/// `saga_log` for the caller's `WITH`. `order_id` is an SQL expression for the saga's order,
-/// which the same statement creates.
-pub fn push_begin_reserved<'a>(
-    q: &mut QueryBuilder<'a, Postgres>,
-    saga: &NewSaga,
-    order_id: &str,
-    reserved: Value,
-) {
+/// Records checkout sagas whose first step, RESERVE_INVENTORY, is done (the stock is held
+/// before the saga is written): each saga and the step's two log lines, as the CTEs `saga` and
+/// `saga_log` for the caller's `WITH`. Each saga's order comes from the CTE `created`
+/// (`order_id`, `saga_id`), which the same statement fills.
+pub fn push_begin_reserved(q: &mut QueryBuilder<'_, Postgres>, sagas: &[&NewSaga]) {
     let step = SagaStep::ReserveInventory.as_str();
     q.push(
         "saga AS (
             INSERT INTO saga_state (saga_id, saga_type, status, current_step, completed_steps, order_id,
                                     checkout_id, user_id, payload, expires_at)
-            VALUES (",
+            SELECT s.saga_id, 'CHECKOUT', 'IN_PROGRESS', ",
     )
-    .push_bind(saga.saga.0)
-    .push(", 'CHECKOUT', 'IN_PROGRESS', ")
     .push_bind(step)
     .push(", jsonb_build_array(")
     .push_bind(step)
-    .push("::text), ")
-    .push(order_id)
-    .push(", ")
-    .push_bind(saga.checkout.0)
-    .push(", ")
-    .push_bind(saga.user.get())
-    .push(", ")
-    .push_bind(saga.payload.clone())
-    .push(", ")
-    .push_bind(saga.expires_at)
+    .push("::text), created.order_id, s.checkout_id, s.user_id, s.payload, s.expires_at FROM UNNEST(")
+    .push_bind(sagas.iter().map(|s| s.saga.0).collect::<Vec<_>>())
+    .push("::uuid[], ")
+    .push_bind(sagas.iter().map(|s| s.checkout.0).collect::<Vec<_>>())
+    .push("::uuid[], ")
+    .push_bind(sagas.iter().map(|s| s.user.get()).collect::<Vec<_>>())
+    .push("::bigint[], ")
+    .push_bind(sagas.iter().map(|s| s.payload.clone()).collect::<Vec<_>>())
+    .push("::jsonb[], ")
+    .push_bind(sagas.iter().map(|s| s.expires_at).collect::<Vec<_>>())
     .push(
-        ") RETURNING saga_id
+        "::timestamptz[]) AS s (saga_id, checkout_id, user_id, payload, expires_at)
+              JOIN created ON created.saga_id = s.saga_id
+            RETURNING saga_id
          ), saga_log AS (
             INSERT INTO saga_step_log (saga_id, step_name, step_status, step_data)
-            SELECT saga_id, ",
+            SELECT s.saga_id, ",
     )
     .push_bind(step)
-    .push(", l.status, l.data FROM saga, (VALUES (1, ")
+    .push(
+        ", l.status, l.data
+              FROM UNNEST(",
+    )
+    .push_bind(sagas.iter().map(|s| s.saga.0).collect::<Vec<_>>())
+    .push("::uuid[], ")
+    .push_bind(sagas.iter().map(|s| s.reserved.clone()).collect::<Vec<_>>())
+    .push(
+        "::jsonb[]) WITH ORDINALITY AS s (saga_id, reserved, n)
+             CROSS JOIN LATERAL (VALUES (1, ",
+    )
     .push_bind(SagaStepStatus::Started.as_str())
     .push(", '{}'::jsonb), (2, ")
     .push_bind(SagaStepStatus::Completed.as_str())
-    .push(", ")
-    .push_bind(reserved)
-    .push("::jsonb)) AS l (n, status, data)\n          ORDER BY l.n\n         )");
+    .push(
+        ", s.reserved)) AS l (k, status, data)
+             ORDER BY s.n, l.k\n         )",
+    );
 }

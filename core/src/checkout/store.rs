@@ -6,11 +6,11 @@ use rust_decimal::Decimal;
 use shared_model::api::checkout::{CheckoutLine, PaymentAttempt};
 use shared_model::ids::{CheckoutId, OrderId, PaymentId, ProductId, SagaId, UserId, VariantId};
 use shared_model::order::{PaymentStatus, SagaStep, SagaStepStatus};
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool, QueryBuilder};
 
 use super::saga_log::{self, NewSaga};
 use crate::error::ApiError;
-use crate::orders::store::{self as orders, Actor, NewOrder, NewOrderItem};
+use crate::orders::store::{self as orders, NewOrder};
 use crate::outbox::{self, Queued};
 
 /// What a checkout needs to know about a product line being bought.
@@ -57,31 +57,38 @@ pub async fn purchasables(
     .await?)
 }
 
-/// The statement that records a checkout whose stock is reserved: the PENDING order with its
-/// lines and history, the saga with RESERVE_INVENTORY done, and the checkout's events, in one
-/// round trip (and one commit, unless run in a transaction). Answers `(order_id, notified)`.
-pub fn new_checkout<'a>(
-    order: &NewOrder<'a>,
-    items: &[NewOrderItem],
-    saga: &NewSaga,
-    reserved: serde_json::Value,
-    events: &'a [Queued],
-) -> QueryBuilder<'a, Postgres> {
+/// A checkout whose stock is reserved, ready to be recorded: its PENDING order with the
+/// lines, its saga with RESERVE_INVENTORY done, and its first events.
+pub struct NewCheckout {
+    pub order: NewOrder,
+    pub saga: NewSaga,
+    pub events: Vec<Queued>,
+}
+
+/// Records `checkouts` in one statement (one round trip, and one commit unless run in a
+/// transaction): the orders with their lines and history, the sagas with their step log, and
+/// the events, each checkout's in its own order. All or nothing. Answers each saga's order.
+pub async fn record_new<'c>(
+    conn: impl sqlx::PgExecutor<'c>,
+    checkouts: &[&NewCheckout],
+) -> Result<Vec<(SagaId, OrderId)>, ApiError> {
+    let orders: Vec<&NewOrder> = checkouts.iter().map(|c| &c.order).collect();
+    let sagas: Vec<&NewSaga> = checkouts.iter().map(|c| &c.saga).collect();
+    let events: Vec<&Queued> = checkouts.iter().flat_map(|c| &c.events).collect();
     let mut q = QueryBuilder::new("WITH ");
-    orders::push_create(
-        &mut q,
-        order,
-        items,
-        "checkout started",
-        Actor::User(saga.user),
-    );
+    orders::push_create(&mut q, &orders, "checkout started");
     q.push(", ");
-    saga_log::push_begin_reserved(&mut q, saga, "(SELECT order_id FROM created)", reserved);
+    saga_log::push_begin_reserved(&mut q, &sagas);
     q.push(", ");
-    outbox::push_enqueue(&mut q, events);
-    q.push(" SELECT (SELECT order_id FROM created) AS order_id, ");
+    outbox::push_enqueue(&mut q, &events);
+    q.push(" SELECT created.saga_id, created.order_id, ");
     outbox::push_notify(&mut q);
-    q
+    q.push(" FROM created");
+    let created: Vec<(uuid::Uuid, i64, i64)> = q.build_query_as().fetch_all(conn).await?;
+    Ok(created
+        .into_iter()
+        .map(|(saga, order, _notified)| (SagaId(saga), OrderId::new(order)))
+        .collect())
 }
 
 /// A checkout as stored: its saga and its order.

@@ -100,8 +100,8 @@ pub async fn set_payment_status(
 }
 
 /// A new order, PENDING until its checkout's saga confirms or fails it.
-pub struct NewOrder<'a> {
-    pub order_number: &'a str,
+pub struct NewOrder {
+    pub order_number: String,
     pub user: UserId,
     pub saga: SagaId,
     pub checkout: CheckoutId,
@@ -110,81 +110,103 @@ pub struct NewOrder<'a> {
     pub tax: Decimal,
     pub shipping: Decimal,
     pub total: Decimal,
-    pub currency: &'a str,
+    pub currency: String,
     pub shipping_address_id: i64,
     pub billing_address_id: i64,
     /// The address as it was when ordering.
     pub shipping_address: serde_json::Value,
+    pub items: Vec<NewOrderItem>,
 }
 
-/// Creates a PENDING order with its lines and the first line of its history, as three CTEs
-/// for the caller's `WITH`: `created` (one row, the new `order_id`), `lines` and `history`.
-/// The checkout writes them in the statement that also starts its saga and queues its events.
-pub fn push_create<'a>(
-    q: &mut QueryBuilder<'a, Postgres>,
-    order: &NewOrder<'a>,
-    items: &[NewOrderItem],
-    reason: &'a str,
-    actor: Actor,
-) {
+/// Creates PENDING orders, each with its lines and the first line of its history (by its
+/// buyer), as three CTEs for the caller's `WITH`: `created` (`order_id` and `saga_id` of each
+/// new order), `lines` and `history`. The checkout writes them in the statement that also
+/// starts the sagas and queues their events. Every value is bound as an array, so the
+/// statement's text is the same however many orders and lines it writes (one prepared plan).
+pub fn push_create<'a>(q: &mut QueryBuilder<'a, Postgres>, orders: &[&NewOrder], reason: &'a str) {
+    let column = |f: fn(&NewOrder) -> Decimal| orders.iter().map(|o| f(o)).collect::<Vec<_>>();
     q.push(
         "created AS (
             INSERT INTO orders (order_number, user_id, saga_id, checkout_id, subtotal, discount_amount, tax_amount,
                                 shipping_amount, total_amount, currency, shipping_address_id, billing_address_id,
                                 shipping_address)
-            VALUES (",
-    );
-    let mut values = q.separated(", ");
-    values
-        .push_bind(order.order_number)
-        .push_bind(order.user.get())
-        .push_bind(order.saga.0)
-        .push_bind(order.checkout.0)
-        .push_bind(order.subtotal)
-        .push_bind(order.discount)
-        .push_bind(order.tax)
-        .push_bind(order.shipping)
-        .push_bind(order.total)
-        .push_bind(order.currency)
-        .push_bind(order.shipping_address_id)
-        .push_bind(order.billing_address_id)
-        .push_bind(order.shipping_address.clone());
-    q.push(
-        ") RETURNING order_id
+            SELECT * FROM UNNEST(",
+    )
+    .push_bind(orders.iter().map(|o| o.order_number.clone()).collect::<Vec<_>>())
+    .push("::text[], ")
+    .push_bind(orders.iter().map(|o| o.user.get()).collect::<Vec<_>>())
+    .push("::bigint[], ")
+    .push_bind(orders.iter().map(|o| o.saga.0).collect::<Vec<_>>())
+    .push("::uuid[], ")
+    .push_bind(orders.iter().map(|o| o.checkout.0).collect::<Vec<_>>())
+    .push("::uuid[], ")
+    .push_bind(column(|o| o.subtotal))
+    .push("::numeric[], ")
+    .push_bind(column(|o| o.discount))
+    .push("::numeric[], ")
+    .push_bind(column(|o| o.tax))
+    .push("::numeric[], ")
+    .push_bind(column(|o| o.shipping))
+    .push("::numeric[], ")
+    .push_bind(column(|o| o.total))
+    .push("::numeric[], ")
+    .push_bind(orders.iter().map(|o| o.currency.clone()).collect::<Vec<_>>())
+    .push("::text[], ")
+    .push_bind(orders.iter().map(|o| o.shipping_address_id).collect::<Vec<_>>())
+    .push("::bigint[], ")
+    .push_bind(orders.iter().map(|o| o.billing_address_id).collect::<Vec<_>>())
+    .push("::bigint[], ")
+    .push_bind(
+        orders
+            .iter()
+            .map(|o| o.shipping_address.clone())
+            .collect::<Vec<_>>(),
+    )
+    .push(
+        "::jsonb[])
+            RETURNING order_id, saga_id, user_id
          ), lines AS (
             INSERT INTO order_items (order_id, product_id, variant_id, seller_id, warehouse_id, quantity,
                                      unit_price, discount_amount, total_price)
             SELECT created.order_id, l.product_id, l.variant_id, l.seller_id, l.warehouse_id, l.quantity,
                    l.unit_price, l.discount, l.total
-              FROM created, UNNEST(",
+              FROM UNNEST(",
     );
-    q.push_bind(items.iter().map(|i| i.product_id).collect::<Vec<_>>())
+    let items: Vec<(SagaId, &NewOrderItem)> = orders
+        .iter()
+        .flat_map(|o| o.items.iter().map(|i| (o.saga, i)))
+        .collect();
+    let item =
+        |f: fn(&NewOrderItem) -> Decimal| items.iter().map(|(_, i)| f(i)).collect::<Vec<_>>();
+    q.push_bind(items.iter().map(|(s, _)| s.0).collect::<Vec<_>>())
+        .push("::uuid[], ")
+        .push_bind(items.iter().map(|(_, i)| i.product_id).collect::<Vec<_>>())
         .push("::bigint[], ")
-        .push_bind(items.iter().map(|i| i.variant_id).collect::<Vec<_>>())
+        .push_bind(items.iter().map(|(_, i)| i.variant_id).collect::<Vec<_>>())
         .push("::bigint[], ")
-        .push_bind(items.iter().map(|i| i.seller_id).collect::<Vec<_>>())
+        .push_bind(items.iter().map(|(_, i)| i.seller_id).collect::<Vec<_>>())
         .push("::bigint[], ")
-        .push_bind(items.iter().map(|i| i.warehouse_id).collect::<Vec<_>>())
+        .push_bind(items.iter().map(|(_, i)| i.warehouse_id).collect::<Vec<_>>())
         .push("::bigint[], ")
-        .push_bind(items.iter().map(|i| i.quantity).collect::<Vec<_>>())
+        .push_bind(items.iter().map(|(_, i)| i.quantity).collect::<Vec<_>>())
         .push("::int[], ")
-        .push_bind(items.iter().map(|i| i.unit_price).collect::<Vec<_>>())
+        .push_bind(item(|i| i.unit_price))
         .push("::numeric[], ")
-        .push_bind(items.iter().map(|i| i.discount).collect::<Vec<_>>())
+        .push_bind(item(|i| i.discount))
         .push("::numeric[], ")
-        .push_bind(items.iter().map(|i| i.total).collect::<Vec<_>>())
+        .push_bind(item(|i| i.total))
         .push(
             "::numeric[]) WITH ORDINALITY
-                   AS l (product_id, variant_id, seller_id, warehouse_id, quantity, unit_price, discount, total, n)
+                   AS l (saga_id, product_id, variant_id, seller_id, warehouse_id, quantity, unit_price, discount,
+                         total, n)
+              JOIN created ON created.saga_id = l.saga_id
              ORDER BY l.n
          ), history AS (
             INSERT INTO order_status_history (order_id, from_status, to_status, reason, actor)
             SELECT order_id, NULL, 'PENDING', ",
         )
         .push_bind(reason)
-        .push(", ")
-        .push_bind(actor.label())
-        .push(" FROM created\n         )");
+        .push(", user_id::text FROM created\n         )");
 }
 
 /// A new order's line.

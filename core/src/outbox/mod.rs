@@ -82,8 +82,9 @@ pub async fn enqueue_many(conn: &mut PgConnection, events: &[Queued]) -> Result<
     if events.is_empty() {
         return Ok(());
     }
+    let events: Vec<&Queued> = events.iter().collect();
     let mut q = QueryBuilder::new("WITH ");
-    push_enqueue(&mut q, events);
+    push_enqueue(&mut q, &events);
     q.push(" SELECT ");
     push_notify(&mut q);
     q.build().execute(&mut *conn).await?;
@@ -93,7 +94,7 @@ pub async fn enqueue_many(conn: &mut PgConnection, events: &[Queued]) -> Result<
 /// Writes events in the given order as the CTE `queued`, for the caller's `WITH`; the
 /// statement's `SELECT` must include [`push_notify`]'s expression, or the relay only finds
 /// them when it next polls.
-pub fn push_enqueue<'a>(q: &mut QueryBuilder<'a, Postgres>, events: &'a [Queued]) {
+pub fn push_enqueue<'a>(q: &mut QueryBuilder<'a, Postgres>, events: &[&'a Queued]) {
     q.push(
         "queued AS (
             INSERT INTO outbox_events (event_id, topic, partition_key, event_type, envelope)
@@ -107,13 +108,13 @@ pub fn push_enqueue<'a>(q: &mut QueryBuilder<'a, Postgres>, events: &'a [Queued]
     .push_bind(
         events
             .iter()
-            .map(|e| e.partition_key.as_str())
+            .map(|&e| e.partition_key.as_str())
             .collect::<Vec<_>>(),
     )
     .push("::text[], ")
     .push_bind(events.iter().map(|e| e.event_type).collect::<Vec<_>>())
     .push("::text[], ")
-    .push_bind(events.iter().map(|e| &e.envelope).collect::<Vec<_>>())
+    .push_bind(events.iter().map(|&e| &e.envelope).collect::<Vec<_>>())
     .push(
         "::jsonb[]) WITH ORDINALITY AS e (event_id, topic, partition_key, event_type, envelope, n)
              ORDER BY e.n
