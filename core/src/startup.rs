@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::TokenKeys;
 use crate::checkout::completion::Completer;
+use crate::checkout::opening::Opener;
 use crate::checkout::recording::Recorder;
 use crate::config::{Config, Environment};
 use crate::error::error_response;
@@ -110,6 +111,7 @@ pub fn state_with(config: Config, db: PgPool, keys: Option<TokenKeys>) -> anyhow
         // The crash tests stop a process between saga steps, which a batch has none of.
         completer: Completer::spawn(db.clone(), config.fault_crash_after.is_none()),
         recorder: Recorder::spawn(db.clone()),
+        opener: Opener::spawn(db.clone()),
         gateway: GatewayClient::new(gateway)
             .map_err(|e| anyhow::anyhow!("configuring the payment gateway: {e}"))?,
         redis,

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use crate::auth::TokenKeys;
 use crate::catalog::listing_index_store::SharedListingIndex;
 use crate::checkout::completion::Completer;
+use crate::checkout::opening::Opener;
 use crate::checkout::recording::Recorder;
 use crate::config::Config;
 use crate::flash_sales::FlashSales;
@@ -56,6 +57,8 @@ pub struct Services {
     pub completer: Completer,
     /// Group commit for new checkouts (see `checkout::recording`).
     pub recorder: Recorder,
+    /// Group commit for pay requests' attempts (see `checkout::opening`).
+    pub opener: Opener,
     /// The admission key and the current flash sales.
     pub flash_sales: Arc<FlashSales>,
 }

@@ -17,23 +17,6 @@ async fn shop(db: sqlx::PgPool) -> Shop {
 }
 
 impl Shop {
-    /// A checkout of two drizzles and one blue aster; answers its id.
-    async fn initiate(&self) -> String {
-        let c = &self.catalog;
-        let started = self
-            .app
-            .post("/api/checkout/initiate")
-            .bearer(&self.buyer.token)
-            .json(&json!({"items": [
-                {"productId": c.drizzle.to_string(), "quantity": 2},
-                {"productId": c.aster.to_string(), "variantId": c.aster_blue.to_string(), "quantity": 1}
-            ], "shippingAddressId": self.address}))
-            .send()
-            .await;
-        started.expect(StatusCode::CREATED);
-        started.json["checkoutId"].as_str().unwrap().to_owned()
-    }
-
     async fn pay(&self, checkout: &str) -> Value {
         let paid = self
             .app
@@ -130,8 +113,8 @@ fn anonymise(value: Value) -> Value {
 #[sqlx::test(migrations = "../migrations")]
 async fn the_group_commit_writes_what_the_step_by_step_path_writes(db: sqlx::PgPool) {
     let mut shop = shop(db.clone()).await;
-    let batched = shop.initiate().await;
-    let stepwise = shop.initiate().await;
+    let batched = shop.start_checkout().await;
+    let stepwise = shop.start_checkout().await;
 
     let answer = shop.pay(&batched).await;
     assert_eq!(answer["status"], "CONFIRMED");
@@ -192,9 +175,9 @@ fn paid(saga: SagaId, payment: PaymentId) -> Paid {
 #[sqlx::test(migrations = "../migrations")]
 async fn checkouts_off_the_plain_path_are_handed_back_untouched(db: sqlx::PgPool) {
     let shop = shop(db.clone()).await;
-    let plain = shop.initiate().await;
-    let ended = shop.initiate().await;
-    let completed = shop.initiate().await;
+    let plain = shop.start_checkout().await;
+    let ended = shop.start_checkout().await;
+    let completed = shop.start_checkout().await;
     shop.pay(&completed).await;
     let (plain_saga, plain_payment) = attempt(&shop, &plain).await;
     let (ended_saga, ended_payment) = attempt(&shop, &ended).await;

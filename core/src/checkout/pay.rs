@@ -18,7 +18,7 @@ use shared_model::money::with_minor_units;
 use shared_model::order::{OrderNumber, OrderStatus, PaymentStatus, SagaStep};
 
 use super::completion::{Completion, Paid};
-use super::store::{self, CheckoutRecord, OpenedPayment, PaymentRow};
+use super::store::{self, CheckoutRecord, OpenedPayment, PayRequestFor, PaymentRow};
 use super::{progress, saga_log, view};
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
@@ -41,15 +41,14 @@ pub async fn pay(
             shared_model::ModelError::invalid("paymentToken", "must be 1-255 characters").into(),
         );
     }
-    let mut conn = state.db.acquire().await?;
-    let opened = store::open_first_payment(
-        &mut conn,
-        checkout,
-        user.user_id,
-        request.payment_method.as_str(),
-    )
-    .await?;
-    drop(conn);
+    let opened = state
+        .opener
+        .open(PayRequestFor {
+            checkout,
+            user: user.user_id,
+            method: request.payment_method.as_str().to_owned(),
+        })
+        .await?;
     let opened = match opened {
         Some(opened) => opened,
         None => match open_carefully(state, &user, checkout, &request, correlation_id).await? {
@@ -66,7 +65,7 @@ enum Opened {
     Answered((axum::http::StatusCode, PayResponse)),
 }
 
-/// Every case [`store::open_first_payment`] leaves out, told apart under the saga's lock:
+/// Every case [`store::open_first_payments`] leaves out, told apart under the saga's lock:
 /// a closed, completed or expired checkout, an attempt in flight or of unknown outcome, a
 /// payment recorded by a saga a crash stopped.
 async fn open_carefully(

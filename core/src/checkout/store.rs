@@ -329,29 +329,36 @@ fn payment_key_prefix(checkout: CheckoutId) -> String {
     format!("pay-{checkout}-")
 }
 
-/// A payment attempt opened by [`open_first_payment`], with the checkout as it was read.
+/// A payment attempt opened by [`open_first_payments`], with the checkout as it was read.
 pub struct OpenedPayment {
     pub record: CheckoutRecord,
     pub payment: PaymentId,
     pub key: String,
 }
 
-/// The common case of a pay request in one statement (one round trip, one commit): the
-/// buyer's checkout is open (saga started or in progress, payment not done, not expired) and
-/// no earlier attempt is open, so a new attempt is recorded and PROCESS_PAYMENT started, as
-/// [`load`], [`payments`] and [`start_payment`] would in a transaction.
+/// A pay request's first question: may this buyer's checkout be charged now?
+#[derive(Debug, Clone)]
+pub struct PayRequestFor {
+    pub checkout: CheckoutId,
+    pub user: UserId,
+    pub method: String,
+}
+
+/// The common case of pay requests, in one statement for any number of checkouts (one round
+/// trip, one commit): where the buyer's checkout is open (saga started or in progress, payment
+/// not done, not expired) and no earlier attempt is open, a new attempt is recorded and
+/// PROCESS_PAYMENT started, as [`load`], [`payments`] and [`start_payment`] would in a
+/// transaction. Answers the attempts opened; a checkout left out is "not the common case":
+/// the careful path tells closed, expired, in-flight and unknown-outcome checkouts apart.
 ///
-/// `None` means "not the common case": take the careful path, which tells closed, expired,
-/// in-flight and unknown-outcome checkouts apart. That includes losing a race with another
-/// attempt of the same checkout: the saga lock orders the two, but this statement counted the
-/// attempts before it got the lock, so its attempt's key (or the one-live-payment index)
-/// collides with the winner's and nothing is written.
-pub async fn open_first_payment(
+/// The sagas are locked in id order, as the group commit of paid checkouts locks them. A
+/// unique violation (a checkout twice in `requests`, or an attempt of the same checkout
+/// racing this one: the saga lock orders the two, but the attempts were counted before the
+/// lock was taken, so the keys collide) writes nothing; see [`open_first_payment`].
+pub async fn open_first_payments(
     conn: &mut PgConnection,
-    checkout: CheckoutId,
-    user: UserId,
-    method: &str,
-) -> Result<Option<OpenedPayment>, ApiError> {
+    requests: &[&PayRequestFor],
+) -> Result<Vec<OpenedPayment>, sqlx::Error> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -359,45 +366,72 @@ pub async fn open_first_payment(
         payment_id: i64,
         idempotency_key: String,
     }
-    let opened: Result<Option<Row>, sqlx::Error> = sqlx::query_as(&format!(
-        "WITH checkout AS (
+    let opened: Vec<Row> = sqlx::query_as(&format!(
+        "WITH wanted AS (
+            SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[])
+                       AS w (checkout_id, user_id, method, key_prefix)
+         ), checkout AS (
             {RECORD}
-             WHERE s.checkout_id = $1 AND s.user_id = $2 AND s.status IN ('STARTED', 'IN_PROGRESS')
+              JOIN wanted w ON w.checkout_id = s.checkout_id AND w.user_id = s.user_id
+             WHERE s.status IN ('STARTED', 'IN_PROGRESS')
                AND NOT s.completed_steps @> jsonb_build_array($5::text) AND s.expires_at > now()
+             ORDER BY s.saga_id
                FOR UPDATE OF s
          ), attempt AS (
-            SELECT c.saga_id, c.order_id, c.total_amount, c.currency, count(p.payment_id) + 1 AS n
-              FROM checkout c LEFT JOIN payments p ON p.order_id = c.order_id
-             GROUP BY c.saga_id, c.order_id, c.total_amount, c.currency
+            SELECT c.saga_id, c.order_id, c.total_amount, c.currency, w.method, w.key_prefix,
+                   count(p.payment_id) + 1 AS n
+              FROM checkout c JOIN wanted w ON w.checkout_id = c.checkout_id
+              LEFT JOIN payments p ON p.order_id = c.order_id
+             GROUP BY c.saga_id, c.order_id, c.total_amount, c.currency, w.method, w.key_prefix
             HAVING NOT COALESCE(bool_or(p.status IN ('INITIATED', 'PENDING')), false)
          ), payment AS (
             INSERT INTO payments (order_id, amount, currency, payment_method, payment_gateway, idempotency_key, attempt_count)
-            SELECT order_id, total_amount, currency, $3, 'sandbox', $4 || n, 1 FROM attempt
-            RETURNING payment_id, idempotency_key
+            SELECT order_id, total_amount, currency, method, 'sandbox', key_prefix || n, 1 FROM attempt
+            RETURNING payment_id, order_id, idempotency_key
          ), saga AS (
             UPDATE saga_state SET status = 'IN_PROGRESS', current_step = $5, updated_at = now()
-              FROM attempt, payment WHERE saga_state.saga_id = attempt.saga_id
+              FROM attempt JOIN payment ON payment.order_id = attempt.order_id
+             WHERE saga_state.saga_id = attempt.saga_id
          ), logged AS (
             INSERT INTO saga_step_log (saga_id, step_name, step_status, step_data)
             SELECT attempt.saga_id, $5, $6, jsonb_build_object('paymentId', payment.payment_id, 'attempt', attempt.n::int)
-              FROM attempt, payment
+              FROM attempt JOIN payment ON payment.order_id = attempt.order_id
+             ORDER BY attempt.saga_id
          )
-         SELECT checkout.*, payment.payment_id, payment.idempotency_key FROM checkout, payment"
+         SELECT checkout.*, payment.payment_id, payment.idempotency_key
+           FROM checkout JOIN payment ON payment.order_id = checkout.order_id"
     ))
-    .bind(checkout.0)
-    .bind(user.get())
-    .bind(method)
-    .bind(payment_key_prefix(checkout))
+    .bind(requests.iter().map(|r| r.checkout.0).collect::<Vec<_>>())
+    .bind(requests.iter().map(|r| r.user.get()).collect::<Vec<_>>())
+    .bind(requests.iter().map(|r| r.method.as_str()).collect::<Vec<_>>())
+    .bind(
+        requests
+            .iter()
+            .map(|r| payment_key_prefix(r.checkout))
+            .collect::<Vec<_>>(),
+    )
     .bind(SagaStep::ProcessPayment.as_str())
     .bind(SagaStepStatus::Started.as_str())
-    .fetch_optional(conn)
-    .await;
-    match opened {
-        Ok(row) => Ok(row.map(|r| OpenedPayment {
+    .fetch_all(conn)
+    .await?;
+    Ok(opened
+        .into_iter()
+        .map(|r| OpenedPayment {
             record: r.record,
             payment: PaymentId::new(r.payment_id),
             key: r.idempotency_key,
-        })),
+        })
+        .collect())
+}
+
+/// [`open_first_payments`] for one request; `None` also when it lost a race (a unique
+/// violation): the careful path sorts that out under the saga's lock.
+pub async fn open_first_payment(
+    conn: &mut PgConnection,
+    request: &PayRequestFor,
+) -> Result<Option<OpenedPayment>, ApiError> {
+    match open_first_payments(conn, &[request]).await {
+        Ok(opened) => Ok(opened.into_iter().next()),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
         Err(e) => Err(e.into()),
     }

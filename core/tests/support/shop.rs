@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 use shared_model::auth::Role;
 
@@ -63,5 +64,22 @@ impl Shop {
             buyer,
             address,
         }
+    }
+
+    /// A checkout of two drizzles and one blue aster; answers its id.
+    pub async fn start_checkout(&self) -> String {
+        let c = &self.catalog;
+        let started = self
+            .app
+            .post("/api/checkout/initiate")
+            .bearer(&self.buyer.token)
+            .json(&json!({"items": [
+                {"productId": c.drizzle.to_string(), "quantity": 2},
+                {"productId": c.aster.to_string(), "variantId": c.aster_blue.to_string(), "quantity": 1}
+            ], "shippingAddressId": self.address}))
+            .send()
+            .await;
+        started.expect(StatusCode::CREATED);
+        started.json["checkoutId"].as_str().unwrap().to_owned()
     }
 }
