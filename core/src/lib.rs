@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod flash_sales;
+pub mod group_commit;
 pub mod health;
 pub mod http;
 pub mod idempotency;

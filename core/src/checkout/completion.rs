@@ -19,21 +19,16 @@ use shared_model::events::{InventoryConfirmed, OrderCreated, OrderCreatedItem, P
 use shared_model::ids::{AddressId, OrderId, PaymentId, SagaId, UserId};
 use shared_model::order::{OrderNumber, OrderStatus, PaymentStatus, SagaStep, SagaStepStatus};
 use sqlx::PgPool;
-use tokio::sync::{mpsc, oneshot};
 
 use super::progress::reserved_items;
 use super::saga_log::{self, LogLine};
 use super::store::{self, PaidCheckout};
 use crate::error::ApiError;
+use crate::group_commit::{GroupCommit, Handled};
 use crate::inventory::reservation_store::{self, ReservedRow};
 use crate::orders::store as orders;
 use crate::outbox::{self, Queued};
 use crate::payments::Charge;
-
-/// Most checkouts completed together: bounds one transaction's size and lock time.
-const MAX_BATCH: usize = 256;
-/// Checkouts waiting for the task before callers wait to hand theirs over.
-const QUEUE: usize = 4096;
 
 /// A checkout whose payment the gateway captured.
 #[derive(Debug, Clone)]
@@ -53,12 +48,10 @@ pub enum Completion {
     StepByStep,
 }
 
-type Reply = oneshot::Sender<Completion>;
-
 #[derive(Clone)]
 pub struct Completer {
     /// `None` when switched off: every checkout goes step by step.
-    queue: Option<mpsc::Sender<(Paid, Reply)>>,
+    batches: Option<GroupCommit<Paid, ()>>,
 }
 
 impl Completer {
@@ -66,49 +59,47 @@ impl Completer {
     /// checkout step by step (the crash tests stop a process between steps, which a batch
     /// that commits the steps together has none of).
     pub fn spawn(db: PgPool, enabled: bool) -> Self {
-        if !enabled {
-            return Completer { queue: None };
-        }
-        let (queue, mut incoming) = mpsc::channel::<(Paid, Reply)>(QUEUE);
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(MAX_BATCH);
-            // Wait for one, then take whatever else is already queued: the batch grows with
-            // the load and adds no delay when there is none.
-            while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let paid: Vec<&Paid> = batch.iter().map(|(p, _)| p).collect();
-                metrics::histogram!("checkout_completion_batch_size").record(paid.len() as f64);
-                let done = match complete_batch(&db, &paid).await {
-                    Ok(done) => done,
-                    Err(err) => {
-                        tracing::warn!(error = %err, checkouts = paid.len(),
-                            "group commit of paid checkouts failed; finishing them step by step");
-                        HashSet::new()
-                    }
-                };
-                for (n, (_, reply)) in batch.drain(..).enumerate() {
-                    let completion = if done.contains(&n) {
-                        Completion::Completed
-                    } else {
-                        Completion::StepByStep
-                    };
-                    let _ = reply.send(completion);
-                }
-            }
+        let batches = enabled.then(|| {
+            GroupCommit::spawn("checkout_completion_batch_size", move |batch| {
+                complete_together(db.clone(), batch)
+            })
         });
-        Completer { queue: Some(queue) }
+        Completer { batches }
     }
 
     /// Completes a paid checkout with others, or answers that it must go step by step.
     pub async fn complete(&self, paid: Paid) -> Completion {
-        let Some(queue) = &self.queue else {
+        let Some(batches) = &self.batches else {
             return Completion::StepByStep;
         };
-        let (reply, answer) = oneshot::channel();
-        if queue.send((paid, reply)).await.is_err() {
-            return Completion::StepByStep;
+        match batches.submit(paid).await {
+            Ok(Handled::Written(())) => Completion::Completed,
+            Ok(Handled::Alone(_)) | Err(_) => Completion::StepByStep,
         }
-        answer.await.unwrap_or(Completion::StepByStep)
     }
+}
+
+async fn complete_together(db: PgPool, batch: Vec<Paid>) -> Vec<Handled<Paid, ()>> {
+    let paid: Vec<&Paid> = batch.iter().collect();
+    let done = match complete_batch(&db, &paid).await {
+        Ok(done) => done,
+        Err(err) => {
+            tracing::warn!(error = %err, checkouts = paid.len(),
+                "group commit of paid checkouts failed; finishing them step by step");
+            HashSet::new()
+        }
+    };
+    batch
+        .into_iter()
+        .enumerate()
+        .map(|(n, paid)| {
+            if done.contains(&n) {
+                Handled::Written(())
+            } else {
+                Handled::Alone(paid)
+            }
+        })
+        .collect()
 }
 
 /// On the plain path: nothing after the reservation done, and this attempt still open.

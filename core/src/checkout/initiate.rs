@@ -284,15 +284,9 @@ pub async fn initiate(
             Some(claim) => {
                 let mut tx = state.db.begin().await?;
                 purchase::record(&mut tx, claim, saga, expires_at).await?;
-                let created = store::record_new(&mut *tx, &[&recorded]).await?;
+                let order = store::record_one(&mut *tx, &recorded).await?;
                 tx.commit().await?;
-                created
-                    .into_iter()
-                    .map(|(_, order)| order)
-                    .next()
-                    .ok_or_else(|| {
-                        ApiError::Internal(anyhow::anyhow!("checkout {saga} was not recorded"))
-                    })
+                Ok(order)
             }
             None => state.recorder.record(recorded).await,
         }

@@ -172,7 +172,7 @@ pub struct NewSaga {
 /// before the saga is written): each saga and the step's two log lines, as the CTEs `saga` and
 /// `saga_log` for the caller's `WITH`. Each saga's order comes from the CTE `created`
 /// (`order_id`, `saga_id`), which the same statement fills.
-pub fn push_begin_reserved(q: &mut QueryBuilder<'_, Postgres>, sagas: &[&NewSaga]) {
+pub fn push_begin_reserved<'a>(q: &mut QueryBuilder<'a, Postgres>, sagas: &[&'a NewSaga]) {
     let step = SagaStep::ReserveInventory.as_str();
     q.push(
         "saga AS (
@@ -190,13 +190,12 @@ pub fn push_begin_reserved(q: &mut QueryBuilder<'_, Postgres>, sagas: &[&NewSaga
     .push("::uuid[], ")
     .push_bind(sagas.iter().map(|s| s.user.get()).collect::<Vec<_>>())
     .push("::bigint[], ")
-    .push_bind(sagas.iter().map(|s| s.payload.clone()).collect::<Vec<_>>())
+    .push_bind(sagas.iter().map(|&s| &s.payload).collect::<Vec<_>>())
     .push("::jsonb[], ")
     .push_bind(sagas.iter().map(|s| s.expires_at).collect::<Vec<_>>())
     .push(
         "::timestamptz[]) AS s (saga_id, checkout_id, user_id, payload, expires_at)
               JOIN created ON created.saga_id = s.saga_id
-            RETURNING saga_id
          ), saga_log AS (
             INSERT INTO saga_step_log (saga_id, step_name, step_status, step_data)
             SELECT s.saga_id, ",
@@ -208,7 +207,7 @@ pub fn push_begin_reserved(q: &mut QueryBuilder<'_, Postgres>, sagas: &[&NewSaga
     )
     .push_bind(sagas.iter().map(|s| s.saga.0).collect::<Vec<_>>())
     .push("::uuid[], ")
-    .push_bind(sagas.iter().map(|s| s.reserved.clone()).collect::<Vec<_>>())
+    .push_bind(sagas.iter().map(|&s| &s.reserved).collect::<Vec<_>>())
     .push(
         "::jsonb[]) WITH ORDINALITY AS s (saga_id, reserved, n)
              CROSS JOIN LATERAL (VALUES (1, ",

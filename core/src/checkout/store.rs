@@ -91,6 +91,19 @@ pub async fn record_new<'c>(
         .collect())
 }
 
+/// [`record_new`] for one checkout; answers its order.
+pub async fn record_one<'c>(
+    conn: impl sqlx::PgExecutor<'c>,
+    checkout: &NewCheckout,
+) -> Result<OrderId, ApiError> {
+    let saga = checkout.saga.saga;
+    record_new(conn, &[checkout])
+        .await?
+        .into_iter()
+        .find_map(|(s, order)| (s == saga).then_some(order))
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("checkout {saga} was not recorded")))
+}
+
 /// A checkout as stored: its saga and its order.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CheckoutRecord {

@@ -123,7 +123,11 @@ pub struct NewOrder {
 /// new order), `lines` and `history`. The checkout writes them in the statement that also
 /// starts the sagas and queues their events. Every value is bound as an array, so the
 /// statement's text is the same however many orders and lines it writes (one prepared plan).
-pub fn push_create<'a>(q: &mut QueryBuilder<'a, Postgres>, orders: &[&NewOrder], reason: &'a str) {
+pub fn push_create<'a>(
+    q: &mut QueryBuilder<'a, Postgres>,
+    orders: &[&'a NewOrder],
+    reason: &'a str,
+) {
     let column = |f: fn(&NewOrder) -> Decimal| orders.iter().map(|o| f(o)).collect::<Vec<_>>();
     q.push(
         "created AS (
@@ -132,7 +136,7 @@ pub fn push_create<'a>(q: &mut QueryBuilder<'a, Postgres>, orders: &[&NewOrder],
                                 shipping_address)
             SELECT * FROM UNNEST(",
     )
-    .push_bind(orders.iter().map(|o| o.order_number.clone()).collect::<Vec<_>>())
+    .push_bind(orders.iter().map(|&o| o.order_number.as_str()).collect::<Vec<_>>())
     .push("::text[], ")
     .push_bind(orders.iter().map(|o| o.user.get()).collect::<Vec<_>>())
     .push("::bigint[], ")
@@ -150,7 +154,7 @@ pub fn push_create<'a>(q: &mut QueryBuilder<'a, Postgres>, orders: &[&NewOrder],
     .push("::numeric[], ")
     .push_bind(column(|o| o.total))
     .push("::numeric[], ")
-    .push_bind(orders.iter().map(|o| o.currency.clone()).collect::<Vec<_>>())
+    .push_bind(orders.iter().map(|&o| o.currency.as_str()).collect::<Vec<_>>())
     .push("::text[], ")
     .push_bind(orders.iter().map(|o| o.shipping_address_id).collect::<Vec<_>>())
     .push("::bigint[], ")
@@ -159,7 +163,7 @@ pub fn push_create<'a>(q: &mut QueryBuilder<'a, Postgres>, orders: &[&NewOrder],
     .push_bind(
         orders
             .iter()
-            .map(|o| o.shipping_address.clone())
+            .map(|&o| &o.shipping_address)
             .collect::<Vec<_>>(),
     )
     .push(

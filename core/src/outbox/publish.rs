@@ -285,9 +285,9 @@ impl InProcess {
 
 impl InProcess {
     /// Each consumer gets the events it handles in one transaction: one dedupe insert for all,
-    /// its effects in order (one `handle_all`), one commit. The first failure rolls that consumer's transaction
-    /// back and answers `false`; the relay then goes event by event, where failures are
-    /// counted, retried and dead-lettered.
+    /// its effects in order (one `handle_all`), one commit. A failure rolls that consumer's
+    /// transaction back and answers `false`; the relay then goes event by event, where
+    /// failures are counted, retried and dead-lettered.
     async fn publish_batch(
         &self,
         conn: &mut PgConnection,
