@@ -5,6 +5,7 @@
 //! there is none.
 
 use std::future::Future;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -25,8 +26,11 @@ pub enum Handled<Q, A> {
 
 type Reply<Q, A> = oneshot::Sender<Handled<Q, A>>;
 
+/// A request, its reply and when it was handed over.
+type Queued<Q, A> = (Q, Reply<Q, A>, Instant);
+
 pub struct GroupCommit<Q, A> {
-    queue: mpsc::Sender<(Q, Reply<Q, A>)>,
+    queue: mpsc::Sender<Queued<Q, A>>,
 }
 
 impl<Q, A> Clone for GroupCommit<Q, A> {
@@ -39,19 +43,33 @@ impl<Q, A> Clone for GroupCommit<Q, A> {
 
 impl<Q: Send + 'static, A: Send + 'static> GroupCommit<Q, A> {
     /// Starts the task; it stops when every handle is dropped. `write` gets each batch and
-    /// answers every request of it, in order; `batch_size_metric` records the batches' sizes.
-    pub fn spawn<W, F>(batch_size_metric: &'static str, mut write: W) -> Self
+    /// answers every request of it, in order. `name` labels the batches' metrics: their
+    /// sizes, how long each request waited for its batch and how long each batch took, which
+    /// is where a busy shop's checkout latency goes.
+    pub fn spawn<W, F>(name: &'static str, mut write: W) -> Self
     where
         W: FnMut(Vec<Q>) -> F + Send + 'static,
         F: Future<Output = Vec<Handled<Q, A>>> + Send,
     {
-        let (queue, mut incoming) = mpsc::channel::<(Q, Reply<Q, A>)>(QUEUE);
+        let (queue, mut incoming) = mpsc::channel::<Queued<Q, A>>(QUEUE);
+        let sizes = metrics::histogram!("group_commit_batch_size", "commit" => name);
+        let waits = metrics::histogram!("group_commit_wait_seconds", "commit" => name);
+        let writes = metrics::histogram!("group_commit_write_seconds", "commit" => name);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                metrics::histogram!(batch_size_metric).record(batch.len() as f64);
-                let (requests, replies): (Vec<Q>, Vec<Reply<Q, A>>) = batch.drain(..).unzip();
-                for (answer, reply) in write(requests).await.into_iter().zip(replies) {
+                sizes.record(batch.len() as f64);
+                let started = Instant::now();
+                let mut requests = Vec::with_capacity(batch.len());
+                let mut replies = Vec::with_capacity(batch.len());
+                for (request, reply, queued) in batch.drain(..) {
+                    waits.record(started.duration_since(queued).as_secs_f64());
+                    requests.push(request);
+                    replies.push(reply);
+                }
+                let answers = write(requests).await;
+                writes.record(started.elapsed().as_secs_f64());
+                for (answer, reply) in answers.into_iter().zip(replies) {
                     let _ = reply.send(answer);
                 }
             }
@@ -63,7 +81,8 @@ impl<Q: Send + 'static, A: Send + 'static> GroupCommit<Q, A> {
     /// back as [`Handled::Alone`] also when the task is gone before taking it.
     pub async fn submit(&self, request: Q) -> Result<Handled<Q, A>, ApiError> {
         let (reply, answer) = oneshot::channel();
-        if let Err(mpsc::error::SendError((request, _))) = self.queue.send((request, reply)).await {
+        let queued = (request, reply, Instant::now());
+        if let Err(mpsc::error::SendError((request, _, _))) = self.queue.send(queued).await {
             return Ok(Handled::Alone(request));
         }
         answer.await.map_err(|_| {

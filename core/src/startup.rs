@@ -94,6 +94,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
 
 /// State from parts, for tests that bring their own database and keys.
 pub fn state_with(config: Config, db: PgPool, keys: Option<TokenKeys>) -> anyhow::Result<AppState> {
+    // First: the batch writers below take their metric handles when they start, and a handle
+    // taken before the recorder is installed records nothing.
+    let metrics = telemetry::metrics_handle();
     let keys = match keys {
         Some(keys) => keys,
         None => TokenKeys::load(&config.jwt_key, config.environment)?,
@@ -118,7 +121,7 @@ pub fn state_with(config: Config, db: PgPool, keys: Option<TokenKeys>) -> anyhow
         config: Arc::new(config),
         db,
         keys: Arc::new(keys),
-        metrics: telemetry::metrics_handle(),
+        metrics,
         listing_index: Arc::default(),
     }))
 }

@@ -26,6 +26,9 @@ pub struct Tally {
     pub errors: u64,
     pub first_error: Option<String>,
     pub elapsed: Duration,
+    /// Open loop only: latency by the second each attempt was due in, to tell a slow start
+    /// from a shop that is slow throughout.
+    pub by_second: Vec<Histogram<u64>>,
 }
 
 impl Tally {
@@ -37,6 +40,7 @@ impl Tally {
             errors: 0,
             first_error: None,
             elapsed: Duration::ZERO,
+            by_second: Vec::new(),
         }
     }
 
@@ -73,8 +77,12 @@ impl Tally {
     }
 
     pub fn millis(&self, quantile: f64) -> f64 {
-        self.latency.value_at_quantile(quantile) as f64 / 1000.0
+        millis(&self.latency, quantile)
     }
+}
+
+pub fn millis(latency: &Histogram<u64>, quantile: f64) -> f64 {
+    latency.value_at_quantile(quantile) as f64 / 1000.0
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -167,12 +175,18 @@ where
         let due = started + interval.mul_f64(n as f64);
         tokio::time::sleep_until(due).await;
         let attempt = attempt.clone();
+        let second = (due - started).as_secs() as usize;
         tasks.push(tokio::spawn(async move {
             let result = attempt(n).await;
-            (due.elapsed(), result)
+            (second, due.elapsed(), result)
         }));
     }
-    let mut tally = gather(tasks, "an order task", |tally, (took, result)| {
+    let mut tally = gather(tasks, "an order task", |tally, (second, took, result)| {
+        if tally.by_second.len() <= second {
+            tally.by_second.resize_with(second + 1, new_histogram);
+        }
+        let micros = took.as_micros().min(u128::from(u64::MAX)) as u64;
+        tally.by_second[second].saturating_record(micros.max(1));
         tally.record(took, result)
     })
     .await;

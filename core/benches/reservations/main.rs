@@ -329,16 +329,26 @@ impl Bench {
             settings.order_rate
         );
         let base: Arc<str> = Arc::from(shop.base.as_str());
-        let tally = open_loop(settings.order_rate, planned, move |n| {
-            let http = http.clone();
-            let base = base.clone();
-            let buyers = buyers.clone();
-            async move {
-                let buyer = &buyers[n as usize % buyers.len()];
-                orders::order(http, base, buyer, sku, n).await
+        let times = Arc::new(orders::StepTimes::new());
+        let tally = open_loop(settings.order_rate, planned, {
+            let (http, times) = (http.clone(), times.clone());
+            move |n| {
+                let http = http.clone();
+                let base = base.clone();
+                let buyers = buyers.clone();
+                let times = times.clone();
+                async move {
+                    let buyer = &buyers[n as usize % buyers.len()];
+                    orders::order(http, base, buyer, sku, n, &times).await
+                }
             }
         })
         .await;
+        print_steps(&times);
+        match orders::group_commit_figures(&http, &shop).await {
+            Ok(lines) => lines.iter().for_each(|line| println!("(d)   {line}")),
+            Err(err) => eprintln!("(d) no group-commit figures: {err:#}"),
+        }
         drop(shop);
         let (total, reserved) = fixture::stock(db, &sku).await?;
         let (confirmed, captured) = orders::settled(db).await?;
@@ -383,6 +393,7 @@ impl Bench {
         if let Some(err) = &tally.first_error {
             eprintln!("(d) first error: {err}");
         }
+        print_timeline(&tally);
         report.phase(PhaseFigures::open(
             "d_http_orders",
             "(d) HTTP initiate+pay",
@@ -390,6 +401,32 @@ impl Bench {
             settings.order_rate,
         ));
         Ok(())
+    }
+}
+
+/// Where (d)'s time went: each request from when it was sent, then each batch writer.
+fn print_steps(times: &std::sync::Mutex<orders::StepTimes>) {
+    let Ok(times) = times.lock() else { return };
+    for (step, latency) in [("initiate", &times.initiate), ("pay", &times.pay)] {
+        println!(
+            "(d) {step}: p50 {:.1} ms, p99 {:.1} ms",
+            load::millis(latency, 0.5),
+            load::millis(latency, 0.99)
+        );
+    }
+}
+
+/// (d)'s latency second by second: a slow start and a shop slow throughout miss the p99 goal
+/// for different reasons.
+fn print_timeline(tally: &load::Tally) {
+    println!("(d) latency by the second the orders were due in: p50 / p99 / max ms");
+    for (second, latency) in tally.by_second.iter().enumerate() {
+        println!(
+            "(d)   second {second:>2}: {:>7.1} {:>7.1} {:>7.1}",
+            load::millis(latency, 0.5),
+            load::millis(latency, 0.99),
+            load::millis(latency, 1.0)
+        );
     }
 }
 

@@ -5,10 +5,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use std::time::Instant;
+
 use anyhow::{Context, Result};
 use edgeshop_core::auth::TokenKeys;
 use edgeshop_core::startup;
 use edgeshop_tests::{Buyer, post_json, register_buyers};
+use hdrhistogram::Histogram;
 use serde_json::json;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
@@ -86,6 +89,34 @@ pub async fn buyers(http: &reqwest::Client, shop: &Shop, count: usize) -> Arc<Ve
     )
 }
 
+/// How long each of an order's two requests took, from when it was sent.
+pub struct StepTimes {
+    pub initiate: Histogram<u64>,
+    pub pay: Histogram<u64>,
+}
+
+impl StepTimes {
+    pub fn new() -> std::sync::Mutex<Self> {
+        // 1 µs to 60 s at 3 significant figures: constant bounds, so this cannot fail.
+        let histogram = || Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
+        std::sync::Mutex::new(StepTimes {
+            initiate: histogram(),
+            pay: histogram(),
+        })
+    }
+}
+
+fn record(
+    times: &std::sync::Mutex<StepTimes>,
+    step: fn(&mut StepTimes) -> &mut Histogram<u64>,
+    since: Instant,
+) {
+    let micros = since.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
+    if let Ok(mut times) = times.lock() {
+        step(&mut times).saturating_record(micros.max(1));
+    }
+}
+
 /// One order: initiate, then pay. `Short` is the shop's clear "out of stock" answer.
 pub async fn order(
     http: reqwest::Client,
@@ -93,11 +124,13 @@ pub async fn order(
     buyer: &Buyer,
     sku: HotSku,
     n: u64,
+    times: &std::sync::Mutex<StepTimes>,
 ) -> Result<Outcome, String> {
     let mut item = json!({"productId": sku.product.to_string(), "quantity": 1});
     if let Some(variant) = sku.variant {
         item["variantId"] = json!(variant.to_string());
     }
+    let sent = Instant::now();
     let (status, started) = post_json(
         &http,
         format!("{base}/api/checkout/initiate"),
@@ -106,12 +139,14 @@ pub async fn order(
         Some(format!("bench-initiate-{n}")),
     )
     .await;
+    record(times, |t| &mut t.initiate, sent);
     match status {
         409 if started["error"]["code"] == "out_of_stock" => return Ok(Outcome::Short),
         201 => {}
         _ => return Err(format!("initiate answered {status}: {started}")),
     }
     let checkout = started["checkoutId"].as_str().unwrap_or_default();
+    let sent = Instant::now();
     let (status, paid) = post_json(
         &http,
         format!("{base}/api/checkout/{checkout}/pay"),
@@ -120,11 +155,44 @@ pub async fn order(
         Some(format!("bench-pay-{n}")),
     )
     .await;
+    record(times, |t| &mut t.pay, sent);
     if status == 200 && paid["status"] == "CONFIRMED" {
         Ok(Outcome::Took)
     } else {
         Err(format!("pay answered {status}: {paid}"))
     }
+}
+
+/// The shop's group-commit figures (`/metrics`): per batch writer, how long requests waited for
+/// their batch and how long batches took, median and 99th percentile, in ms.
+pub async fn group_commit_figures(http: &reqwest::Client, shop: &Shop) -> Result<Vec<String>> {
+    let text = http
+        .get(format!("{}/metrics", shop.base))
+        .send()
+        .await
+        .context("GET /metrics")?
+        .text()
+        .await
+        .context("reading /metrics")?;
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("group_commit_") else {
+            continue;
+        };
+        let wanted = ["quantile=\"0.5\"", "quantile=\"0.99\""];
+        if !(rest.starts_with("wait_seconds{") || rest.starts_with("write_seconds{"))
+            || !wanted.iter().any(|q| rest.contains(q))
+        {
+            continue;
+        }
+        let Some((name, value)) = rest.rsplit_once(' ') else {
+            continue;
+        };
+        let millis = value.parse::<f64>().map(|s| s * 1000.0).unwrap_or(f64::NAN);
+        lines.push(format!("{name} {millis:.1} ms"));
+    }
+    lines.sort();
+    Ok(lines)
 }
 
 /// What the database says the orders phase did: (confirmed orders, captured payments).

@@ -60,7 +60,7 @@ impl Completer {
     /// that commits the steps together has none of).
     pub fn spawn(db: PgPool, enabled: bool) -> Self {
         let batches = enabled.then(|| {
-            GroupCommit::spawn("checkout_completion_batch_size", move |batch| {
+            GroupCommit::spawn("checkout_completion", move |batch| {
                 complete_together(db.clone(), batch)
             })
         });

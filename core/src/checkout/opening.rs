@@ -30,7 +30,7 @@ impl Opener {
     /// Starts the task; it stops when every handle is dropped.
     pub fn spawn(db: PgPool) -> Self {
         let task_db = db.clone();
-        let batches = GroupCommit::spawn("checkout_open_batch_size", move |batch| {
+        let batches = GroupCommit::spawn("checkout_open", move |batch| {
             open_together(task_db.clone(), batch)
         });
         Opener { db, batches }

@@ -25,7 +25,7 @@ impl Recorder {
     /// Starts the task; it stops when every handle is dropped.
     pub fn spawn(db: PgPool) -> Self {
         let task_db = db.clone();
-        let batches = GroupCommit::spawn("checkout_record_batch_size", move |batch| {
+        let batches = GroupCommit::spawn("checkout_record", move |batch| {
             record_together(task_db.clone(), batch)
         });
         Recorder { db, batches }

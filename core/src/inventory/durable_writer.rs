@@ -4,6 +4,7 @@
 //! keep up with the Redis hot path.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
@@ -19,31 +20,42 @@ type Reply = oneshot::Sender<Result<WriteOutcome, Arc<sqlx::Error>>>;
 
 #[derive(Clone)]
 pub struct DurableWriter {
-    queue: mpsc::Sender<(DurableReservation, Reply)>,
+    queue: mpsc::Sender<(DurableReservation, Reply, Instant)>,
 }
 
 impl DurableWriter {
     /// Starts the writer task (it stops when every handle is dropped).
     pub fn spawn(db: PgPool) -> Self {
-        let (queue, mut incoming) = mpsc::channel::<(DurableReservation, Reply)>(QUEUE);
+        let (queue, mut incoming) = mpsc::channel::<(DurableReservation, Reply, Instant)>(QUEUE);
+        // The same metrics as the checkout's group commits (crate::group_commit).
+        let sizes = metrics::histogram!("group_commit_batch_size", "commit" => "inventory_durable");
+        let waits =
+            metrics::histogram!("group_commit_wait_seconds", "commit" => "inventory_durable");
+        let writes =
+            metrics::histogram!("group_commit_write_seconds", "commit" => "inventory_durable");
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             // Wait for one, then take whatever else is already queued: the batch grows with
             // the load and adds no delay when there is none.
             while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let reservations: Vec<&DurableReservation> = batch.iter().map(|(r, _)| r).collect();
-                metrics::histogram!("inventory_durable_batch_size")
-                    .record(reservations.len() as f64);
+                let started = Instant::now();
+                for (_, _, queued) in &batch {
+                    waits.record(started.duration_since(*queued).as_secs_f64());
+                }
+                let reservations: Vec<&DurableReservation> =
+                    batch.iter().map(|(r, _, _)| r).collect();
+                sizes.record(reservations.len() as f64);
                 let result = reservation_store::write_batch(&db, &reservations).await;
+                writes.record(started.elapsed().as_secs_f64());
                 match result {
                     Ok(outcomes) => {
-                        for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
+                        for ((_, reply, _), outcome) in batch.drain(..).zip(outcomes) {
                             let _ = reply.send(outcome.map_err(Arc::new));
                         }
                     }
                     Err(err) => {
                         let err = Arc::new(err);
-                        for (_, reply) in batch.drain(..) {
+                        for (_, reply, _) in batch.drain(..) {
                             let _ = reply.send(Err(err.clone()));
                         }
                     }
@@ -61,7 +73,7 @@ impl DurableWriter {
         let (reply, answer) = oneshot::channel();
         let closed = || Arc::new(sqlx::Error::PoolClosed);
         self.queue
-            .send((reservation, reply))
+            .send((reservation, reply, Instant::now()))
             .await
             .map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
