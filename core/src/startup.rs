@@ -23,6 +23,7 @@ use crate::checkout::recording::Recorder;
 use crate::config::{Config, Environment};
 use crate::error::error_response;
 use crate::flash_sales::FlashSales;
+use crate::idempotency::IdempotencyKeys;
 use crate::inventory::reservations::Reservations;
 use crate::kv::Redis;
 use crate::openapi::ApiDoc;
@@ -115,6 +116,7 @@ pub fn state_with(config: Config, db: PgPool, keys: Option<TokenKeys>) -> anyhow
         completer: Completer::spawn(db.clone(), config.fault_crash_after.is_none()),
         recorder: Recorder::spawn(db.clone()),
         opener: Opener::spawn(db.clone()),
+        idempotency_keys: IdempotencyKeys::spawn(db.clone()),
         gateway: GatewayClient::new(gateway)
             .map_err(|e| anyhow::anyhow!("configuring the payment gateway: {e}"))?,
         redis,

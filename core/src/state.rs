@@ -12,6 +12,7 @@ use crate::checkout::opening::Opener;
 use crate::checkout::recording::Recorder;
 use crate::config::Config;
 use crate::flash_sales::FlashSales;
+use crate::idempotency::IdempotencyKeys;
 use crate::inventory::reservations::Reservations;
 use crate::kv::Redis;
 use crate::payments::GatewayClient;
@@ -59,6 +60,9 @@ pub struct Services {
     pub recorder: Recorder,
     /// Group commit for pay requests' attempts (see `checkout::opening`).
     pub opener: Opener,
+    /// Group commit for idempotency keys' claims and stored responses (see
+    /// `idempotency::batching`).
+    pub idempotency_keys: IdempotencyKeys,
     /// The admission key and the current flash sales.
     pub flash_sales: Arc<FlashSales>,
 }

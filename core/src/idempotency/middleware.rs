@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use super::key::IdempotencyKey;
-use super::store::{self, Claim, StoredResponse};
+use super::store::{self, Claim, KeyOf, StoredResponse};
 use crate::auth::guards::verified_claims;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -85,9 +85,16 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
             .run(Request::from_parts(parts, Body::from(bytes)))
             .await);
     };
-    let scope = format!("{principal} {} {}", parts.method, parts.uri.path());
+    let claimed = KeyOf {
+        scope: format!("{principal} {} {}", parts.method, parts.uri.path()),
+        key: key.as_str().to_owned(),
+    };
     let request_hash = hash_request(&parts.method, &parts.uri, &bytes);
-    match store::claim(&state.db, &scope, key.as_str(), &request_hash).await? {
+    match state
+        .idempotency_keys
+        .claim(claimed.clone(), request_hash)
+        .await?
+    {
         Claim::Proceed => {}
         Claim::Replay(stored) => return Ok(replay(stored)),
         Claim::Mismatch => {
@@ -110,7 +117,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
     let body = match to_bytes(response_body, MAX_STORED_RESPONSE_BYTES).await {
         Ok(body) => body,
         Err(err) => {
-            store::release(&state.db, &scope, key.as_str()).await?;
+            store::release(&state.db, &claimed.scope, &claimed.key).await?;
             return Err(ApiError::Internal(anyhow::anyhow!(
                 "reading a response to store it: {err}"
             )));
@@ -128,9 +135,9 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
                 .collect(),
             body: body.to_vec(),
         };
-        store::complete(&state.db, &scope, key.as_str(), &stored).await?;
+        state.idempotency_keys.complete(claimed, stored).await?;
     } else {
-        store::release(&state.db, &scope, key.as_str()).await?;
+        store::release(&state.db, &claimed.scope, &claimed.key).await?;
     }
     Ok(Response::from_parts(response_parts, Body::from(body)))
 }

@@ -5,10 +5,12 @@
 //! is refused (422); while the first is still running, a duplicate gets 409. Keys live 24 hours.
 //! Failures on our side (5xx) are not stored, so the client's retry runs again.
 
+pub mod batching;
 mod key;
 pub mod middleware;
 pub mod store;
 
+pub use batching::IdempotencyKeys;
 pub use key::IdempotencyKey;
 pub use middleware::idempotency;
 

@@ -45,6 +45,84 @@ struct KeyRow {
     lease_expired: bool,
 }
 
+/// A request's key, as the middleware claims it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyOf {
+    /// Who asked and where: keys are per caller and route.
+    pub scope: String,
+    pub key: String,
+}
+
+/// Claims every key of `claims` that is new (or expired) in one statement; answers those it
+/// claimed. A key not answered is in use: [`claim`] tells how. No key may appear twice.
+pub async fn claim_new(db: &PgPool, claims: &[(&KeyOf, &str)]) -> Result<Vec<KeyOf>, sqlx::Error> {
+    let scopes: Vec<&str> = claims.iter().map(|(k, _)| k.scope.as_str()).collect();
+    let keys: Vec<&str> = claims.iter().map(|(k, _)| k.key.as_str()).collect();
+    let hashes: Vec<&str> = claims.iter().map(|(_, hash)| *hash).collect();
+    let claimed: Vec<(String, String)> = sqlx::query_as(
+        "INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, status, expires_at)
+         SELECT c.scope, c.idempotency_key, c.request_hash, 'IN_PROGRESS',
+                now() + make_interval(hours => $4)
+           FROM UNNEST($1::text[], $2::text[], $3::text[]) AS c (scope, idempotency_key, request_hash),
+                (SELECT set_config('synchronous_commit', 'off', true) AS setting) AS async_commit
+          WHERE async_commit.setting = 'off'
+         ON CONFLICT (scope, idempotency_key) DO UPDATE
+           SET request_hash = EXCLUDED.request_hash, status = 'IN_PROGRESS',
+               response_status = NULL, response_headers = NULL, response_body = NULL,
+               created_at = now(), expires_at = EXCLUDED.expires_at
+           WHERE idempotency_keys.expires_at < now()
+         RETURNING scope, idempotency_key",
+    )
+    .bind(&scopes)
+    .bind(&keys)
+    .bind(&hashes)
+    .bind(KEY_TTL_HOURS as i32)
+    .fetch_all(db)
+    .await?;
+    Ok(claimed
+        .into_iter()
+        .map(|(scope, key)| KeyOf { scope, key })
+        .collect())
+}
+
+/// Stores the responses of claimed keys in one statement; answers the keys it completed. No
+/// key may appear twice.
+pub async fn complete_many(
+    db: &PgPool,
+    completed: &[(&KeyOf, &StoredResponse)],
+) -> Result<Vec<KeyOf>, sqlx::Error> {
+    let scopes: Vec<&str> = completed.iter().map(|(k, _)| k.scope.as_str()).collect();
+    let keys: Vec<&str> = completed.iter().map(|(k, _)| k.key.as_str()).collect();
+    let statuses: Vec<i16> = completed.iter().map(|(_, r)| r.status as i16).collect();
+    let headers: Vec<serde_json::Value> = completed
+        .iter()
+        .map(|(_, r)| serde_json::to_value(&r.headers).unwrap_or_default())
+        .collect();
+    let bodies: Vec<&[u8]> = completed.iter().map(|(_, r)| r.body.as_slice()).collect();
+    let done: Vec<(String, String)> = sqlx::query_as(
+        "UPDATE idempotency_keys k
+            SET status = 'COMPLETED', response_status = c.response_status,
+                response_headers = c.response_headers, response_body = c.response_body
+           FROM UNNEST($1::text[], $2::text[], $3::int2[], $4::jsonb[], $5::bytea[])
+                  AS c (scope, idempotency_key, response_status, response_headers, response_body),
+                (SELECT set_config('synchronous_commit', 'off', true) AS setting) AS async_commit
+          WHERE async_commit.setting = 'off'
+            AND k.scope = c.scope AND k.idempotency_key = c.idempotency_key
+         RETURNING k.scope, k.idempotency_key",
+    )
+    .bind(&scopes)
+    .bind(&keys)
+    .bind(&statuses)
+    .bind(&headers)
+    .bind(&bodies)
+    .fetch_all(db)
+    .await?;
+    Ok(done
+        .into_iter()
+        .map(|(scope, key)| KeyOf { scope, key })
+        .collect())
+}
+
 pub async fn claim(
     db: &PgPool,
     scope: &str,

@@ -1,0 +1,144 @@
+//! Group commit for idempotency keys. Every unsafe POST claims its key before it runs and
+//! stores its response after: two statements of its own per request, as many as the rest of a
+//! checkout's writes together once those were batched. Concurrent requests now hand theirs to
+//! one task each (see `group_commit`), which claims or completes all waiting keys in one
+//! statement.
+//!
+//! Only the plain case is batched: a new key claimed, a claimed key completed. A key already
+//! in use, a key twice in one batch, or a batch that fails is handed back, and its caller takes
+//! the one-key path in `store`, which tells a replay from a mismatch from a request in flight.
+
+use std::collections::HashSet;
+
+use sqlx::PgPool;
+
+use super::store::{self, Claim, KeyOf, StoredResponse};
+use crate::error::ApiError;
+use crate::group_commit::{GroupCommit, Handled};
+
+/// A key to claim for a request with this hash.
+pub struct ToClaim {
+    key: KeyOf,
+    request_hash: String,
+}
+
+/// A claimed key and the response to remember.
+pub struct ToComplete {
+    key: KeyOf,
+    response: StoredResponse,
+}
+
+#[derive(Clone)]
+pub struct IdempotencyKeys {
+    db: PgPool,
+    claims: GroupCommit<ToClaim, ()>,
+    completions: GroupCommit<ToComplete, ()>,
+}
+
+impl IdempotencyKeys {
+    /// Starts the two tasks; they stop when every handle is dropped.
+    pub fn spawn(db: PgPool) -> Self {
+        let claim_db = db.clone();
+        let claims = GroupCommit::spawn("idempotency_claim", move |batch| {
+            claim_together(claim_db.clone(), batch)
+        });
+        let complete_db = db.clone();
+        let completions = GroupCommit::spawn("idempotency_complete", move |batch| {
+            complete_together(complete_db.clone(), batch)
+        });
+        IdempotencyKeys {
+            db,
+            claims,
+            completions,
+        }
+    }
+
+    /// Claims `key` for a request, or tells why the request must not run.
+    pub async fn claim(&self, key: KeyOf, request_hash: String) -> Result<Claim, ApiError> {
+        match self.claims.submit(ToClaim { key, request_hash }).await? {
+            Handled::Written(()) => Ok(Claim::Proceed),
+            Handled::Alone(ToClaim { key, request_hash }) => {
+                Ok(store::claim(&self.db, &key.scope, &key.key, &request_hash).await?)
+            }
+        }
+    }
+
+    /// Remembers the response of a request that claimed `key`.
+    pub async fn complete(&self, key: KeyOf, response: StoredResponse) -> Result<(), ApiError> {
+        match self
+            .completions
+            .submit(ToComplete { key, response })
+            .await?
+        {
+            Handled::Written(()) => Ok(()),
+            Handled::Alone(ToComplete { key, response }) => {
+                Ok(store::complete(&self.db, &key.scope, &key.key, &response).await?)
+            }
+        }
+    }
+}
+
+async fn claim_together(db: PgPool, batch: Vec<ToClaim>) -> Vec<Handled<ToClaim, ()>> {
+    let firsts = first_of_each_key(&batch, |c| &c.key);
+    let claims: Vec<(&KeyOf, &str)> = batch
+        .iter()
+        .zip(&firsts)
+        .filter(|(_, first)| **first)
+        .map(|(c, _)| (&c.key, c.request_hash.as_str()))
+        .collect();
+    let claimed = match store::claim_new(&db, &claims).await {
+        Ok(claimed) => claimed.into_iter().collect(),
+        Err(err) => {
+            tracing::warn!(error = %err, keys = claims.len(),
+                "claiming idempotency keys together failed; claiming each alone");
+            HashSet::new()
+        }
+    };
+    answer(batch, &firsts, &claimed, |c| &c.key)
+}
+
+async fn complete_together(db: PgPool, batch: Vec<ToComplete>) -> Vec<Handled<ToComplete, ()>> {
+    let firsts = first_of_each_key(&batch, |c| &c.key);
+    let completed: Vec<(&KeyOf, &StoredResponse)> = batch
+        .iter()
+        .zip(&firsts)
+        .filter(|(_, first)| **first)
+        .map(|(c, _)| (&c.key, &c.response))
+        .collect();
+    let done = match store::complete_many(&db, &completed).await {
+        Ok(done) => done.into_iter().collect(),
+        Err(err) => {
+            tracing::warn!(error = %err, keys = completed.len(),
+                "storing idempotent responses together failed; storing each alone");
+            HashSet::new()
+        }
+    };
+    answer(batch, &firsts, &done, |c| &c.key)
+}
+
+/// For each request of a batch, whether it is the first with its key: one statement may not
+/// claim or complete a key twice, so later ones are handed back.
+fn first_of_each_key<Q>(batch: &[Q], key: impl Fn(&Q) -> &KeyOf) -> Vec<bool> {
+    let mut seen = HashSet::with_capacity(batch.len());
+    batch.iter().map(|q| seen.insert(key(q))).collect()
+}
+
+/// Written for the first request of each key the statement answered for; the rest alone.
+fn answer<Q>(
+    batch: Vec<Q>,
+    firsts: &[bool],
+    written: &HashSet<KeyOf>,
+    key: impl Fn(&Q) -> &KeyOf,
+) -> Vec<Handled<Q, ()>> {
+    batch
+        .into_iter()
+        .zip(firsts)
+        .map(|(q, first)| {
+            if *first && written.contains(key(&q)) {
+                Handled::Written(())
+            } else {
+                Handled::Alone(q)
+            }
+        })
+        .collect()
+}
