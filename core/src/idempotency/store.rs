@@ -46,10 +46,11 @@ struct KeyRow {
 }
 
 /// A request's key, as the middleware claims it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, sqlx::FromRow)]
 pub struct KeyOf {
     /// Who asked and where: keys are per caller and route.
     pub scope: String,
+    #[sqlx(rename = "idempotency_key")]
     pub key: String,
 }
 
@@ -59,7 +60,7 @@ pub async fn claim_new(db: &PgPool, claims: &[(&KeyOf, &str)]) -> Result<Vec<Key
     let scopes: Vec<&str> = claims.iter().map(|(k, _)| k.scope.as_str()).collect();
     let keys: Vec<&str> = claims.iter().map(|(k, _)| k.key.as_str()).collect();
     let hashes: Vec<&str> = claims.iter().map(|(_, hash)| *hash).collect();
-    let claimed: Vec<(String, String)> = sqlx::query_as(
+    sqlx::query_as(
         "INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, status, expires_at)
          SELECT c.scope, c.idempotency_key, c.request_hash, 'IN_PROGRESS',
                 now() + make_interval(hours => $4)
@@ -78,11 +79,7 @@ pub async fn claim_new(db: &PgPool, claims: &[(&KeyOf, &str)]) -> Result<Vec<Key
     .bind(&hashes)
     .bind(KEY_TTL_HOURS as i32)
     .fetch_all(db)
-    .await?;
-    Ok(claimed
-        .into_iter()
-        .map(|(scope, key)| KeyOf { scope, key })
-        .collect())
+    .await
 }
 
 /// Stores the responses of claimed keys in one statement; answers the keys it completed. No
@@ -99,7 +96,7 @@ pub async fn complete_many(
         .map(|(_, r)| serde_json::to_value(&r.headers).unwrap_or_default())
         .collect();
     let bodies: Vec<&[u8]> = completed.iter().map(|(_, r)| r.body.as_slice()).collect();
-    let done: Vec<(String, String)> = sqlx::query_as(
+    sqlx::query_as(
         "UPDATE idempotency_keys k
             SET status = 'COMPLETED', response_status = c.response_status,
                 response_headers = c.response_headers, response_body = c.response_body
@@ -116,11 +113,7 @@ pub async fn complete_many(
     .bind(&headers)
     .bind(&bodies)
     .fetch_all(db)
-    .await?;
-    Ok(done
-        .into_iter()
-        .map(|(scope, key)| KeyOf { scope, key })
-        .collect())
+    .await
 }
 
 pub async fn claim(
