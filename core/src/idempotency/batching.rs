@@ -7,6 +7,11 @@
 //! Only the plain case is batched: a new key claimed, a claimed key completed. A key already
 //! in use, a key twice in one batch, or a batch that fails is handed back, and its caller takes
 //! the one-key path in `store`, which tells a replay from a mismatch from a request in flight.
+//!
+//! Both statements are handed their keys in one order (scope, then key) and lock them in it
+//! (the insert in its input order, the update by a nested loop over its input), so a claim
+//! batch meeting retries of keys a completion batch is storing cannot wait on it in a cycle.
+//! Were a plan ever to differ, PostgreSQL would abort one batch and its keys be taken alone.
 
 use std::collections::HashSet;
 
@@ -80,12 +85,13 @@ impl IdempotencyKeys {
 
 async fn claim_together(db: PgPool, batch: Vec<ToClaim>) -> Vec<Handled<ToClaim, ()>> {
     let firsts = first_of_each_key(&batch, |c| &c.key);
-    let claims: Vec<(&KeyOf, &str)> = batch
+    let mut claims: Vec<(&KeyOf, &str)> = batch
         .iter()
         .zip(&firsts)
         .filter(|(_, first)| **first)
         .map(|(c, _)| (&c.key, c.request_hash.as_str()))
         .collect();
+    claims.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let claimed = match store::claim_new(&db, &claims).await {
         Ok(claimed) => claimed.into_iter().collect(),
         Err(err) => {
@@ -99,12 +105,13 @@ async fn claim_together(db: PgPool, batch: Vec<ToClaim>) -> Vec<Handled<ToClaim,
 
 async fn complete_together(db: PgPool, batch: Vec<ToComplete>) -> Vec<Handled<ToComplete, ()>> {
     let firsts = first_of_each_key(&batch, |c| &c.key);
-    let completed: Vec<(&KeyOf, &StoredResponse)> = batch
+    let mut completed: Vec<(&KeyOf, &StoredResponse)> = batch
         .iter()
         .zip(&firsts)
         .filter(|(_, first)| **first)
         .map(|(c, _)| (&c.key, &c.response))
         .collect();
+    completed.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let done = match store::complete_many(&db, &completed).await {
         Ok(done) => done.into_iter().collect(),
         Err(err) => {

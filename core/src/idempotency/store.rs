@@ -46,7 +46,7 @@ struct KeyRow {
 }
 
 /// A request's key, as the middleware claims it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, sqlx::FromRow)]
 pub struct KeyOf {
     /// Who asked and where: keys are per caller and route.
     pub scope: String,
@@ -54,8 +54,9 @@ pub struct KeyOf {
     pub key: String,
 }
 
-/// Claims every key of `claims` that is new (or expired) in one statement; answers those it
-/// claimed. A key not answered is in use: [`claim`] tells how. No key may appear twice.
+/// Claims every key of `claims` that is new (or expired) in one statement, in the order
+/// given; answers those it claimed. A key not answered is in use: [`claim`] tells how. No key
+/// may appear twice.
 pub async fn claim_new(db: &PgPool, claims: &[(&KeyOf, &str)]) -> Result<Vec<KeyOf>, sqlx::Error> {
     let scopes: Vec<&str> = claims.iter().map(|(k, _)| k.scope.as_str()).collect();
     let keys: Vec<&str> = claims.iter().map(|(k, _)| k.key.as_str()).collect();
