@@ -123,28 +123,15 @@ pub async fn claim(
     key: &str,
     request_hash: &str,
 ) -> Result<Claim, sqlx::Error> {
+    let this = KeyOf {
+        scope: scope.to_owned(),
+        key: key.to_owned(),
+    };
     // Two attempts: a key that expires or is released between our statements is simply claimed
     // again on the second pass.
     for _ in 0..2 {
-        let claimed: Option<bool> = sqlx::query_scalar(
-            "INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, status, expires_at)
-             SELECT $1, $2, $3, 'IN_PROGRESS', now() + make_interval(hours => $4)
-               FROM (SELECT set_config('synchronous_commit', 'off', true) AS setting) AS async_commit
-              WHERE async_commit.setting = 'off'
-             ON CONFLICT (scope, idempotency_key) DO UPDATE
-               SET request_hash = EXCLUDED.request_hash, status = 'IN_PROGRESS',
-                   response_status = NULL, response_headers = NULL, response_body = NULL,
-                   created_at = now(), expires_at = EXCLUDED.expires_at
-               WHERE idempotency_keys.expires_at < now()
-             RETURNING true",
-        )
-        .bind(scope)
-        .bind(key)
-        .bind(request_hash)
-        .bind(KEY_TTL_HOURS as i32)
-        .fetch_optional(db)
-        .await?;
-        if claimed.is_some() {
+        let claimed = claim_new(db, &[(&this, request_hash)]).await?;
+        if !claimed.is_empty() {
             return Ok(Claim::Proceed);
         }
         let existing: Option<KeyRow> = sqlx::query_as(
@@ -202,20 +189,11 @@ pub async fn complete(
     key: &str,
     response: &StoredResponse,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE idempotency_keys
-            SET status = 'COMPLETED', response_status = $3, response_headers = $4, response_body = $5
-           FROM (SELECT set_config('synchronous_commit', 'off', true) AS setting) AS async_commit
-          WHERE async_commit.setting = 'off' AND scope = $1 AND idempotency_key = $2",
-    )
-    .bind(scope)
-    .bind(key)
-    .bind(response.status as i16)
-    .bind(serde_json::to_value(&response.headers).unwrap_or_default())
-    .bind(&response.body)
-    .execute(db)
-    .await
-    .map(|_| ())
+    let this = KeyOf {
+        scope: scope.to_owned(),
+        key: key.to_owned(),
+    };
+    complete_many(db, &[(&this, response)]).await.map(|_| ())
 }
 
 /// Forgets a claim whose request failed on our side, so a retry runs afresh.
