@@ -92,3 +92,12 @@ impl<Q: Send + 'static, A: Send + 'static> GroupCommit<Q, A> {
         })
     }
 }
+
+/// Begins a batch's transaction, in the same round trip, on plans fit for statements that find
+/// every row by its key. A batch's statements are planned once per connection and kept
+/// (planning them for each batch cost more than running them), and a plan made while the
+/// tables were small reads them whole, or reads every pending row through a status index, once
+/// they are not (seen in a sale on a new shop: each batch cost more than the last). So here no
+/// plan may scan a table or a bitmap, and statements keep status tests out of index reach.
+pub const BEGIN_KEYED: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; \
+     SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off";

@@ -24,7 +24,7 @@ use super::progress::reserved_items;
 use super::saga_log::{self, LogLine};
 use super::store::{self, PaidCheckout};
 use crate::error::ApiError;
-use crate::group_commit::{GroupCommit, Handled};
+use crate::group_commit::{BEGIN_KEYED, GroupCommit, Handled};
 use crate::inventory::reservation_store::{self, ReservedRow};
 use crate::orders::store as orders;
 use crate::outbox::{self, Queued};
@@ -129,16 +129,7 @@ struct Completing<'a> {
 /// Completes in one transaction every checkout of `batch` on the plain path; answers the
 /// positions in `batch` of those it completed (the others were not touched).
 async fn complete_batch(db: &PgPool, batch: &[&Paid]) -> Result<HashSet<usize>, ApiError> {
-    let mut tx = db.begin().await?;
-    // The batch's statements are planned once per connection and kept (planning them for each
-    // batch cost more than running them), so no plan may scan a table: one made while the
-    // tables were small would scan them whole once they are not (seen in a sale on a new shop).
-    sqlx::query(
-        "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
-                set_config('enable_seqscan', 'off', true)",
-    )
-    .execute(&mut *tx)
-    .await?;
+    let mut tx = db.begin_with(BEGIN_KEYED).await?;
     // A saga handed over twice (two requests racing) goes step by step the second time.
     let mut seen = HashSet::new();
     let unique: Vec<(usize, &Paid)> = batch

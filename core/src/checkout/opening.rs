@@ -15,7 +15,7 @@ use sqlx::PgPool;
 
 use super::store::{self, OpenedPayment, PayRequestFor};
 use crate::error::ApiError;
-use crate::group_commit::{GroupCommit, Handled};
+use crate::group_commit::{BEGIN_KEYED, GroupCommit, Handled};
 
 /// The attempt opened, or `None` for "not the common case" (take the careful path).
 type Opening = Option<OpenedPayment>;
@@ -61,8 +61,10 @@ async fn open_together(
         .filter_map(|(request, &first)| first.then_some(request))
         .collect();
     let opened = async {
-        let mut conn = db.acquire().await?;
-        Ok::<_, ApiError>(store::open_first_payments(&mut conn, &unique).await?)
+        let mut tx = db.begin_with(BEGIN_KEYED).await?;
+        let opened = store::open_first_payments(&mut tx, &unique).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(opened)
     }
     .await;
     let mut opened: Option<HashMap<CheckoutId, OpenedPayment>> = match opened {

@@ -379,17 +379,22 @@ pub async fn open_first_payments(
         payment_id: i64,
         idempotency_key: String,
     }
+    // Each checkout is read by its key alone (OFFSET 0 keeps the other tests out of the
+    // lookup, where an index on status or buyer would do instead and read every open saga).
+    // The sagas are locked in the order of `requests`, which is saga id order.
+    let mut requests = requests.to_vec();
+    requests.sort_by_key(|r| SagaId::for_checkout(r.checkout));
     let opened: Vec<Row> = sqlx::query_as(&format!(
         "WITH wanted AS (
             SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[])
-                       AS w (checkout_id, user_id, method, key_prefix)
+                       WITH ORDINALITY AS w (checkout_id, user_id, method, key_prefix, n)
          ), checkout AS (
-            {RECORD}
-              JOIN wanted w ON w.checkout_id = s.checkout_id AND w.user_id = s.user_id
-             WHERE s.status IN ('STARTED', 'IN_PROGRESS')
-               AND NOT s.completed_steps @> jsonb_build_array($5::text) AND s.expires_at > now()
-             ORDER BY s.saga_id
-               FOR UPDATE OF s
+            SELECT c.* FROM wanted w CROSS JOIN LATERAL (
+                {RECORD} WHERE s.checkout_id = w.checkout_id OFFSET 0 FOR UPDATE OF s
+            ) c
+             WHERE c.user_id = w.user_id AND c.saga_status IN ('STARTED', 'IN_PROGRESS')
+               AND NOT c.completed_steps @> jsonb_build_array($5::text) AND c.expires_at > now()
+             ORDER BY w.n
          ), attempt AS (
             SELECT c.saga_id, c.order_id, c.total_amount, c.currency, w.method, w.key_prefix,
                    count(p.payment_id) + 1 AS n

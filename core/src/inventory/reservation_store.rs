@@ -498,7 +498,9 @@ pub async fn reserved_rows(
     .await
 }
 
-/// [`reserved_rows`] of many sagas at once, each row with its saga.
+/// [`reserved_rows`] of many sagas at once, each row with its saga, in reservation order per
+/// saga (ordered by saga first: by reservation id alone, a plan would walk the whole primary key
+/// to skip a sort).
 pub async fn reserved_rows_of(
     conn: &mut PgConnection,
     sagas: &[SagaId],
@@ -514,7 +516,7 @@ pub async fn reserved_rows_of(
         "SELECT r.saga_id, r.reservation_id, r.inventory_id, i.product_id, i.variant_id, i.warehouse_id,
                 r.quantity, r.status
            FROM inventory_reservations r JOIN inventory i ON i.inventory_id = r.inventory_id
-          WHERE r.saga_id = ANY($1) ORDER BY r.reservation_id",
+          WHERE r.saga_id = ANY($1) ORDER BY r.saga_id, r.reservation_id",
     )
     .bind(&ids)
     .fetch_all(conn)
@@ -528,7 +530,9 @@ pub async fn reserved_rows_of(
 /// [`confirm`] for many sagas in one statement: every pending reservation of each saga is sold
 /// to its order, and each stock row is updated once for all of them. Stock rows are locked in
 /// id order first (several of them) or by the update itself (one). Answers, per saga, how many
-/// reservations it sold.
+/// reservations it sold. The reservations are found by saga; their status is tested with
+/// `IS NOT DISTINCT FROM`, which the partial index of pending reservations cannot answer (a
+/// plan through it would read every pending reservation of the shop).
 pub async fn confirm_many(
     conn: &mut PgConnection,
     sales: &[(SagaId, OrderId)],
@@ -545,7 +549,7 @@ pub async fn confirm_many(
             UPDATE inventory_reservations r
                SET status = 'CONFIRMED', order_id = u.order_id, updated_at = now()
               FROM UNNEST($1::uuid[], $2::bigint[]) AS u (saga_id, order_id)
-             WHERE r.saga_id = u.saga_id AND r.status = 'PENDING'
+             WHERE r.saga_id = u.saga_id AND r.status IS NOT DISTINCT FROM 'PENDING'
             RETURNING r.saga_id, r.inventory_id, r.quantity
          ), totals AS (SELECT inventory_id, sum(quantity)::int AS quantity FROM sold GROUP BY inventory_id),
          updated AS (

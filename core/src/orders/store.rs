@@ -242,7 +242,9 @@ pub async fn set_items_status(
 
 /// Confirms paid orders (PENDING → CONFIRMED, payment CAPTURED, lines CONFIRMED) with their
 /// history, in three statements however many orders. The caller has checked each transition
-/// against the state machine and holds the orders' sagas locked.
+/// against the state machine and holds the orders' sagas locked. The status test is written
+/// `IS NOT DISTINCT FROM` (the same test on a NOT NULL column) because no index can answer it:
+/// the orders are found by id, never by reading every pending order through the status index.
 pub async fn confirm_paid(
     conn: &mut PgConnection,
     orders: &[OrderId],
@@ -260,7 +262,7 @@ pub async fn confirm_paid(
     sqlx::query(
         "WITH confirmed AS (
             UPDATE orders SET status = 'CONFIRMED', payment_status = 'CAPTURED', updated_at = now()
-             WHERE order_id = ANY($1) AND status = 'PENDING'
+             WHERE order_id = ANY($1) AND status IS NOT DISTINCT FROM 'PENDING'
             RETURNING order_id
          )
          INSERT INTO order_status_history (order_id, from_status, to_status, reason, actor)
