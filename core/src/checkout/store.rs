@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use shared_model::api::checkout::{CheckoutLine, PaymentAttempt};
 use shared_model::ids::{CheckoutId, OrderId, PaymentId, ProductId, SagaId, UserId, VariantId};
 use shared_model::order::{PaymentStatus, SagaStep, SagaStepStatus};
-use sqlx::{PgConnection, PgPool, QueryBuilder};
+use sqlx::{PgConnection, QueryBuilder};
 
 use super::saga_log::{self, NewSaga};
 use crate::error::ApiError;
@@ -34,7 +34,7 @@ pub struct Purchasable {
 }
 
 pub async fn purchasables(
-    db: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     items: &[(ProductId, Option<VariantId>)],
 ) -> Result<Vec<Purchasable>, ApiError> {
     let products: Vec<i64> = items.iter().map(|(p, _)| p.get()).collect();

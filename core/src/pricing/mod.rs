@@ -9,7 +9,6 @@ use shared_model::Currency;
 use shared_model::pricing::{
     PriceBreakdown, PriceLineInput, PricingRequest, ShippingRule, TaxRule, price,
 };
-use sqlx::PgPool;
 
 use crate::error::ApiError;
 
@@ -21,15 +20,13 @@ pub struct LineToPrice {
     pub quantity: u32,
 }
 
-/// Prices lines for delivery to `country`/`state`.
-pub async fn quote(
-    db: &PgPool,
+/// Prices lines at the rates of their destination ([`store::rates`], which a checkout reads
+/// with its other reads).
+pub fn quote(
+    rates: &store::Rates,
     currency: Currency,
     lines: Vec<LineToPrice>,
-    country: &str,
-    state: &str,
 ) -> Result<PriceBreakdown, ApiError> {
-    let rates = store::rates(db, country, state).await?;
     let request = PricingRequest {
         currency,
         lines: lines

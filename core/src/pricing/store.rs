@@ -1,7 +1,6 @@
 //! Tax and shipping rates.
 
 use rust_decimal::Decimal;
-use sqlx::PgPool;
 
 use crate::error::ApiError;
 
@@ -20,7 +19,11 @@ pub struct Rates {
 }
 
 /// Tax and shipping rates for `country`/`state`, in one query.
-pub async fn rates(db: &PgPool, country: &str, state: &str) -> Result<Rates, ApiError> {
+pub async fn rates(
+    db: impl sqlx::PgExecutor<'_>,
+    country: &str,
+    state: &str,
+) -> Result<Rates, ApiError> {
     let (tax, flat, free_over): (Option<Decimal>, Option<Decimal>, Option<Decimal>) =
         sqlx::query_as(
             "SELECT (SELECT rate FROM tax_rates WHERE country = $1 AND state IN ($2, '')

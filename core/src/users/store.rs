@@ -193,7 +193,7 @@ pub async fn list_addresses(db: &PgPool, user: UserId) -> Result<Vec<AddressResp
 }
 
 pub async fn get_address(
-    db: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     user: UserId,
     address: AddressId,
 ) -> Result<AddressResponse, ApiError> {
