@@ -5,8 +5,11 @@
 //! there is none.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Instant;
 
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
@@ -41,22 +44,30 @@ impl<Q, A> Clone for GroupCommit<Q, A> {
     }
 }
 
+/// What a batch writer does with one batch, on the task's connection.
+pub type WriteBatch<Q, A> = for<'c> fn(&'c mut PgConnection, Vec<Q>) -> Written<'c, Q, A>;
+
+/// A batch being written (boxed: the future borrows the connection).
+pub type Written<'c, Q, A> = Pin<Box<dyn Future<Output = Vec<Handled<Q, A>>> + Send + 'c>>;
+
 impl<Q: Send + 'static, A: Send + 'static> GroupCommit<Q, A> {
     /// Starts the task; it stops when every handle is dropped. `write` gets each batch and
     /// answers every request of it, in order. `name` labels the batches' metrics: their
     /// sizes, how long each request waited for its batch and how long each batch took, which
     /// is where a busy shop's checkout latency goes.
-    pub fn spawn<W, F>(name: &'static str, mut write: W) -> Self
-    where
-        W: FnMut(Vec<Q>) -> F + Send + 'static,
-        F: Future<Output = Vec<Handled<Q, A>>> + Send,
-    {
+    ///
+    /// The task keeps its connection from one batch to the next while requests keep coming,
+    /// and gives it back to `db` once none is waiting (or after a batch that handed anything
+    /// back, in case the connection is why): a connection given back costs a round trip of
+    /// its own (the pool checks it), one per batch otherwise.
+    pub fn spawn(name: &'static str, db: PgPool, write: WriteBatch<Q, A>) -> Self {
         let (queue, mut incoming) = mpsc::channel::<Queued<Q, A>>(QUEUE);
         let sizes = metrics::histogram!("group_commit_batch_size", "commit" => name);
         let waits = metrics::histogram!("group_commit_wait_seconds", "commit" => name);
         let writes = metrics::histogram!("group_commit_write_seconds", "commit" => name);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
+            let mut kept: Option<PoolConnection<Postgres>> = None;
             while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 sizes.record(batch.len() as f64);
                 let started = Instant::now();
@@ -67,7 +78,25 @@ impl<Q: Send + 'static, A: Send + 'static> GroupCommit<Q, A> {
                     requests.push(request);
                     replies.push(reply);
                 }
-                let answers = write(requests).await;
+                let connection = match kept.take() {
+                    Some(conn) => Ok(conn),
+                    None => db.acquire().await,
+                };
+                let answers = match connection {
+                    Ok(mut conn) => {
+                        let answers = write(&mut conn, requests).await;
+                        let all_written = answers.iter().all(|a| matches!(a, Handled::Written(_)));
+                        if all_written && !incoming.is_empty() {
+                            kept = Some(conn);
+                        }
+                        answers
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, commit = name,
+                            "no connection for a batch; its requests go alone");
+                        requests.into_iter().map(Handled::Alone).collect()
+                    }
+                };
                 writes.record(started.elapsed().as_secs_f64());
                 for (answer, reply) in answers.into_iter().zip(replies) {
                     let _ = reply.send(answer);

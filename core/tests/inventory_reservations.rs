@@ -223,9 +223,10 @@ async fn one_bad_reservation_in_a_durable_batch_refuses_only_itself(db: sqlx::Pg
     let c = small_catalog(&db).await;
     let (inventory_id, _, before) = row(&db, c.drizzle).await;
     let written_earlier = durable(inventory_id, 2);
-    let first = reservation_store::write_batch(&db, &[&written_earlier])
-        .await
-        .unwrap();
+    let first =
+        reservation_store::write_batch(&mut db.acquire().await.unwrap(), &[&written_earlier])
+            .await
+            .unwrap();
     let Ok(WriteOutcome::Written(first_ids)) = &first[0] else {
         panic!("the first write must take: {first:?}");
     };
@@ -243,9 +244,12 @@ async fn one_bad_reservation_in_a_durable_batch_refuses_only_itself(db: sqlx::Pg
 
     let fresh = durable(inventory_id, 1);
     let unknown_row = durable(inventory_id + 10_000, 1);
-    let outcomes = reservation_store::write_batch(&db, &[&fresh, &written_earlier, &unknown_row])
-        .await
-        .unwrap();
+    let outcomes = reservation_store::write_batch(
+        &mut db.acquire().await.unwrap(),
+        &[&fresh, &written_earlier, &unknown_row],
+    )
+    .await
+    .unwrap();
     assert!(
         matches!(&outcomes[0], Ok(WriteOutcome::Written(ids)) if ids.len() == 1 && ids != first_ids),
         "{:?}",

@@ -18,7 +18,7 @@ use serde_json::json;
 use shared_model::events::{InventoryConfirmed, OrderCreated, OrderCreatedItem, PaymentCompleted};
 use shared_model::ids::{AddressId, OrderId, PaymentId, SagaId, UserId};
 use shared_model::order::{OrderNumber, OrderStatus, PaymentStatus, SagaStep, SagaStepStatus};
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 use super::progress::reserved_items;
 use super::saga_log::{self, LogLine};
@@ -60,8 +60,8 @@ impl Completer {
     /// that commits the steps together has none of).
     pub fn spawn(db: PgPool, enabled: bool) -> Self {
         let batches = enabled.then(|| {
-            GroupCommit::spawn("checkout_completion", move |batch| {
-                complete_together(db.clone(), batch)
+            GroupCommit::spawn("checkout_completion", db, |conn, batch| {
+                Box::pin(complete_together(conn, batch))
             })
         });
         Completer { batches }
@@ -79,9 +79,9 @@ impl Completer {
     }
 }
 
-async fn complete_together(db: PgPool, batch: Vec<Paid>) -> Vec<Handled<Paid, ()>> {
+async fn complete_together(conn: &mut PgConnection, batch: Vec<Paid>) -> Vec<Handled<Paid, ()>> {
     let paid: Vec<&Paid> = batch.iter().collect();
-    let done = match complete_batch(&db, &paid).await {
+    let done = match complete_batch(conn, &paid).await {
         Ok(done) => done,
         Err(err) => {
             tracing::warn!(error = %err, checkouts = paid.len(),
@@ -128,8 +128,11 @@ struct Completing<'a> {
 
 /// Completes in one transaction every checkout of `batch` on the plain path; answers the
 /// positions in `batch` of those it completed (the others were not touched).
-async fn complete_batch(db: &PgPool, batch: &[&Paid]) -> Result<HashSet<usize>, ApiError> {
-    let mut tx = db.begin_with(BEGIN_KEYED).await?;
+async fn complete_batch(
+    conn: &mut PgConnection,
+    batch: &[&Paid],
+) -> Result<HashSet<usize>, ApiError> {
+    let mut tx = conn.begin_with(BEGIN_KEYED).await?;
     // A saga handed over twice (two requests racing) goes step by step the second time.
     let mut seen = HashSet::new();
     let unique: Vec<(usize, &Paid)> = batch

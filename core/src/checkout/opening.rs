@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use shared_model::ids::CheckoutId;
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 use super::store::{self, OpenedPayment, PayRequestFor};
 use crate::error::ApiError;
@@ -29,9 +29,8 @@ pub struct Opener {
 impl Opener {
     /// Starts the task; it stops when every handle is dropped.
     pub fn spawn(db: PgPool) -> Self {
-        let task_db = db.clone();
-        let batches = GroupCommit::spawn("checkout_open", move |batch| {
-            open_together(task_db.clone(), batch)
+        let batches = GroupCommit::spawn("checkout_open", db.clone(), |conn, batch| {
+            Box::pin(open_together(conn, batch))
         });
         Opener { db, batches }
     }
@@ -50,7 +49,7 @@ impl Opener {
 }
 
 async fn open_together(
-    db: PgPool,
+    conn: &mut PgConnection,
     batch: Vec<PayRequestFor>,
 ) -> Vec<Handled<PayRequestFor, Opening>> {
     let mut seen = HashSet::new();
@@ -61,7 +60,7 @@ async fn open_together(
         .filter_map(|(request, &first)| first.then_some(request))
         .collect();
     let opened = async {
-        let mut tx = db.begin_with(BEGIN_KEYED).await?;
+        let mut tx = conn.begin_with(BEGIN_KEYED).await?;
         let opened = store::open_first_payments(&mut tx, &unique).await?;
         tx.commit().await?;
         Ok::<_, ApiError>(opened)

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use shared_model::ids::{OrderId, SagaId};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::store::{self, NewCheckout};
 use crate::error::ApiError;
@@ -24,9 +24,8 @@ pub struct Recorder {
 impl Recorder {
     /// Starts the task; it stops when every handle is dropped.
     pub fn spawn(db: PgPool) -> Self {
-        let task_db = db.clone();
-        let batches = GroupCommit::spawn("checkout_record", move |batch| {
-            record_together(task_db.clone(), batch)
+        let batches = GroupCommit::spawn("checkout_record", db.clone(), |conn, batch| {
+            Box::pin(record_together(conn, batch))
         });
         Recorder { db, batches }
     }
@@ -42,11 +41,11 @@ impl Recorder {
 }
 
 async fn record_together(
-    db: PgPool,
+    conn: &mut PgConnection,
     batch: Vec<NewCheckout>,
 ) -> Vec<Handled<NewCheckout, OrderId>> {
     let checkouts: Vec<&NewCheckout> = batch.iter().collect();
-    let written: HashMap<SagaId, OrderId> = match store::record_new(&db, &checkouts).await {
+    let written: HashMap<SagaId, OrderId> = match store::record_new(conn, &checkouts).await {
         Ok(created) => created.into_iter().collect(),
         Err(err) => {
             tracing::warn!(error = %err, checkouts = batch.len(),

@@ -15,11 +15,11 @@
 
 use std::collections::HashSet;
 
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 use super::store::{self, Claim, KeyOf, StoredResponse};
 use crate::error::ApiError;
-use crate::group_commit::{GroupCommit, Handled};
+use crate::group_commit::{BEGIN_KEYED, GroupCommit, Handled};
 
 /// A key to claim for a request with this hash.
 pub struct ToClaim {
@@ -43,13 +43,11 @@ pub struct IdempotencyKeys {
 impl IdempotencyKeys {
     /// Starts the two tasks; they stop when every handle is dropped.
     pub fn spawn(db: PgPool) -> Self {
-        let claim_db = db.clone();
-        let claims = GroupCommit::spawn("idempotency_claim", move |batch| {
-            claim_together(claim_db.clone(), batch)
+        let claims = GroupCommit::spawn("idempotency_claim", db.clone(), |conn, batch| {
+            Box::pin(claim_together(conn, batch))
         });
-        let complete_db = db.clone();
-        let completions = GroupCommit::spawn("idempotency_complete", move |batch| {
-            complete_together(complete_db.clone(), batch)
+        let completions = GroupCommit::spawn("idempotency_complete", db.clone(), |conn, batch| {
+            Box::pin(complete_together(conn, batch))
         });
         IdempotencyKeys {
             db,
@@ -83,7 +81,7 @@ impl IdempotencyKeys {
     }
 }
 
-async fn claim_together(db: PgPool, batch: Vec<ToClaim>) -> Vec<Handled<ToClaim, ()>> {
+async fn claim_together(conn: &mut PgConnection, batch: Vec<ToClaim>) -> Vec<Handled<ToClaim, ()>> {
     let firsts = first_of_each_key(&batch, |c| &c.key);
     let mut claims: Vec<(&KeyOf, &str)> = batch
         .iter()
@@ -92,7 +90,7 @@ async fn claim_together(db: PgPool, batch: Vec<ToClaim>) -> Vec<Handled<ToClaim,
         .map(|(c, _)| (&c.key, c.request_hash.as_str()))
         .collect();
     claims.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let claimed = match store::claim_new(&db, &claims).await {
+    let claimed = match store::claim_new(conn, &claims).await {
         Ok(claimed) => claimed.into_iter().collect(),
         Err(err) => {
             tracing::warn!(error = %err, keys = claims.len(),
@@ -103,7 +101,10 @@ async fn claim_together(db: PgPool, batch: Vec<ToClaim>) -> Vec<Handled<ToClaim,
     answer(batch, &firsts, &claimed, |c| &c.key)
 }
 
-async fn complete_together(db: PgPool, batch: Vec<ToComplete>) -> Vec<Handled<ToComplete, ()>> {
+async fn complete_together(
+    conn: &mut PgConnection,
+    batch: Vec<ToComplete>,
+) -> Vec<Handled<ToComplete, ()>> {
     let firsts = first_of_each_key(&batch, |c| &c.key);
     let mut completed: Vec<(&KeyOf, &StoredResponse)> = batch
         .iter()
@@ -112,7 +113,15 @@ async fn complete_together(db: PgPool, batch: Vec<ToComplete>) -> Vec<Handled<To
         .map(|(c, _)| (&c.key, &c.response))
         .collect();
     completed.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let done = match store::complete_many(&db, &completed).await {
+    // In a keyed transaction: planned on an empty shop, the update would otherwise scan
+    // every key stored (a day of them) for the few it stores.
+    let stored = async {
+        let mut tx = conn.begin_with(BEGIN_KEYED).await?;
+        let done = store::complete_many(&mut *tx, &completed).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(done)
+    };
+    let done = match stored.await {
         Ok(done) => done.into_iter().collect(),
         Err(err) => {
             tracing::warn!(error = %err, keys = completed.len(),

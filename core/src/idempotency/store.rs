@@ -57,7 +57,10 @@ pub struct KeyOf {
 /// Claims every key of `claims` that is new (or expired) in one statement, in the order
 /// given; answers those it claimed. A key not answered is in use: [`claim`] tells how. No key
 /// may appear twice.
-pub async fn claim_new(db: &PgPool, claims: &[(&KeyOf, &str)]) -> Result<Vec<KeyOf>, sqlx::Error> {
+pub async fn claim_new(
+    db: impl sqlx::PgExecutor<'_>,
+    claims: &[(&KeyOf, &str)],
+) -> Result<Vec<KeyOf>, sqlx::Error> {
     let scopes: Vec<&str> = claims.iter().map(|(k, _)| k.scope.as_str()).collect();
     let keys: Vec<&str> = claims.iter().map(|(k, _)| k.key.as_str()).collect();
     let hashes: Vec<&str> = claims.iter().map(|(_, hash)| *hash).collect();
@@ -86,7 +89,7 @@ pub async fn claim_new(db: &PgPool, claims: &[(&KeyOf, &str)]) -> Result<Vec<Key
 /// Stores the responses of claimed keys in one statement; answers the keys it completed. No
 /// key may appear twice.
 pub async fn complete_many(
-    db: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     completed: &[(&KeyOf, &StoredResponse)],
 ) -> Result<Vec<KeyOf>, sqlx::Error> {
     let scopes: Vec<&str> = completed.iter().map(|(k, _)| k.scope.as_str()).collect();

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgPool, Postgres};
 use tokio::sync::{mpsc, oneshot};
 
 use super::reservation_store::{self, DurableReservation, WriteOutcome};
@@ -35,6 +36,10 @@ impl DurableWriter {
             metrics::histogram!("group_commit_write_seconds", "commit" => "inventory_durable");
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
+            // Kept from one batch to the next while reservations keep coming, as the group
+            // commits keep theirs (crate::group_commit): a connection given back costs a round
+            // trip of its own.
+            let mut kept: Option<PoolConnection<Postgres>> = None;
             // Wait for one, then take whatever else is already queued: the batch grows with
             // the load and adds no delay when there is none.
             while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -45,7 +50,20 @@ impl DurableWriter {
                 let reservations: Vec<&DurableReservation> =
                     batch.iter().map(|(r, _, _)| r).collect();
                 sizes.record(reservations.len() as f64);
-                let result = reservation_store::write_batch(&db, &reservations).await;
+                let connection = match kept.take() {
+                    Some(conn) => Ok(conn),
+                    None => db.acquire().await,
+                };
+                let result = match connection {
+                    Ok(mut conn) => {
+                        let result = reservation_store::write_batch(&mut conn, &reservations).await;
+                        if result.is_ok() && !incoming.is_empty() {
+                            kept = Some(conn);
+                        }
+                        result
+                    }
+                    Err(err) => Err(err),
+                };
                 writes.record(started.elapsed().as_secs_f64());
                 match result {
                     Ok(outcomes) => {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use shared_model::ids::{
     CheckoutId, InventoryId, OrderId, ProductId, ReservationId, SagaId, VariantId,
 };
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 
 use super::low_stock;
 
@@ -150,10 +150,10 @@ fn beyond_stock(err: &sqlx::Error) -> bool {
 /// database refuses the batch for what one reservation holds (beyond the stock, written
 /// before, an unknown stock row), each is written alone, so only that one is refused.
 pub async fn write_batch(
-    db: &PgPool,
+    conn: &mut PgConnection,
     batch: &[&DurableReservation],
 ) -> Result<Vec<Result<WriteOutcome, sqlx::Error>>, sqlx::Error> {
-    let mut tx = db.begin().await?;
+    let mut tx = conn.begin().await?;
     match insert(&mut tx, batch).await {
         Ok(mut ids) => {
             tx.commit().await?;
@@ -174,7 +174,7 @@ pub async fn write_batch(
             tx.rollback().await?;
             let mut outcomes = Vec::with_capacity(batch.len());
             for reservation in batch {
-                outcomes.push(write_alone(db, reservation).await);
+                outcomes.push(write_alone(conn, reservation).await);
             }
             Ok(outcomes)
         }
@@ -183,10 +183,10 @@ pub async fn write_batch(
 }
 
 async fn write_alone(
-    db: &PgPool,
+    conn: &mut PgConnection,
     reservation: &DurableReservation,
 ) -> Result<WriteOutcome, sqlx::Error> {
-    let mut tx = db.begin().await?;
+    let mut tx = conn.begin().await?;
     match insert(&mut tx, &[reservation]).await {
         Ok(mut ids) => {
             tx.commit().await?;
@@ -200,7 +200,7 @@ async fn write_alone(
         Err(err) if refused_by(&err, ONCE_PER_SAGA) => {
             tx.rollback().await?;
             Ok(WriteOutcome::Written(
-                written_ids(db, reservation.saga).await?,
+                written_ids(conn, reservation.saga).await?,
             ))
         }
         Err(err) => Err(err),
@@ -209,14 +209,14 @@ async fn write_alone(
 
 /// The reservation rows a saga holds, by stock row.
 async fn written_ids(
-    db: &PgPool,
+    conn: &mut PgConnection,
     saga: SagaId,
 ) -> Result<Vec<(InventoryId, ReservationId)>, sqlx::Error> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT inventory_id, reservation_id FROM inventory_reservations WHERE saga_id = $1",
     )
     .bind(saga.0)
-    .fetch_all(db)
+    .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
