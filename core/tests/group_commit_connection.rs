@@ -7,12 +7,12 @@ use std::time::Duration;
 use edgeshop_core::group_commit::{GroupCommit, Handled};
 use sqlx::PgPool;
 
-/// Answers each request with the backend that wrote its batch; a batch takes 30 ms, so
-/// requests handed over meanwhile queue up for the next one.
+/// Answers each request with the backend that wrote its batch; a batch takes 50 ms, ten times
+/// the gap between requests, so requests handed over meanwhile queue up for the next one.
 fn writer(db: PgPool) -> GroupCommit<u32, i32> {
     GroupCommit::spawn("test_connection", db, |conn, batch| {
         Box::pin(async move {
-            let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid() FROM pg_sleep(0.03)")
+            let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid() FROM pg_sleep(0.05)")
                 .fetch_one(&mut *conn)
                 .await
                 .expect("the batch statement runs");
@@ -27,7 +27,7 @@ fn writer(db: PgPool) -> GroupCommit<u32, i32> {
 async fn burst(writer: &GroupCommit<u32, i32>, requests: u32) -> Vec<i32> {
     let answers = futures_util::future::join_all((0..requests).map(|n| async move {
         // Handed over one after another, each while the batch before it is being written.
-        tokio::time::sleep(Duration::from_millis(u64::from(n) * 10)).await;
+        tokio::time::sleep(Duration::from_millis(u64::from(n) * 5)).await;
         writer.submit(n).await
     }))
     .await;
