@@ -67,7 +67,7 @@ impl<Q: Send + 'static, A: Send + 'static> GroupCommit<Q, A> {
         let writes = metrics::histogram!("group_commit_write_seconds", "commit" => name);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
-            let mut kept: Option<PoolConnection<Postgres>> = None;
+            let mut kept = KeptConnection::default();
             while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 sizes.record(batch.len() as f64);
                 let started = Instant::now();
@@ -78,17 +78,11 @@ impl<Q: Send + 'static, A: Send + 'static> GroupCommit<Q, A> {
                     requests.push(request);
                     replies.push(reply);
                 }
-                let connection = match kept.take() {
-                    Some(conn) => Ok(conn),
-                    None => db.acquire().await,
-                };
-                let answers = match connection {
+                let answers = match kept.take(&db).await {
                     Ok(mut conn) => {
                         let answers = write(&mut conn, requests).await;
                         let all_written = answers.iter().all(|a| matches!(a, Handled::Written(_)));
-                        if all_written && !incoming.is_empty() {
-                            kept = Some(conn);
-                        }
+                        kept.keep_if(conn, all_written && !incoming.is_empty());
                         answers
                     }
                     Err(err) => {
@@ -130,3 +124,26 @@ impl<Q: Send + 'static, A: Send + 'static> GroupCommit<Q, A> {
 /// plan may scan a table or a bitmap, and statements keep status tests out of index reach.
 pub const BEGIN_KEYED: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; \
      SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off";
+
+/// A batch writer's connection, kept from one batch to the next while requests keep coming: a
+/// connection given back to the pool costs a round trip of its own (the pool checks it).
+#[derive(Default)]
+pub struct KeptConnection(Option<PoolConnection<Postgres>>);
+
+impl KeptConnection {
+    /// The kept connection, or a new one from `db`.
+    pub async fn take(&mut self, db: &PgPool) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        match self.0.take() {
+            Some(conn) => Ok(conn),
+            None => db.acquire().await,
+        }
+    }
+
+    /// Keeps `conn` for the next batch when `busy` (requests are waiting and the batch went
+    /// well); otherwise it goes back to the pool.
+    pub fn keep_if(&mut self, conn: PoolConnection<Postgres>, busy: bool) {
+        if busy {
+            self.0 = Some(conn);
+        }
+    }
+}

@@ -6,11 +6,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use sqlx::pool::PoolConnection;
-use sqlx::{PgPool, Postgres};
+use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::reservation_store::{self, DurableReservation, WriteOutcome};
+use crate::group_commit::KeptConnection;
 
 /// Most reservations committed together: bounds one transaction's size and lock time.
 const MAX_BATCH: usize = 512;
@@ -36,10 +36,7 @@ impl DurableWriter {
             metrics::histogram!("group_commit_write_seconds", "commit" => "inventory_durable");
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
-            // Kept from one batch to the next while reservations keep coming, as the group
-            // commits keep theirs (crate::group_commit): a connection given back costs a round
-            // trip of its own.
-            let mut kept: Option<PoolConnection<Postgres>> = None;
+            let mut kept = KeptConnection::default();
             // Wait for one, then take whatever else is already queued: the batch grows with
             // the load and adds no delay when there is none.
             while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -50,16 +47,10 @@ impl DurableWriter {
                 let reservations: Vec<&DurableReservation> =
                     batch.iter().map(|(r, _, _)| r).collect();
                 sizes.record(reservations.len() as f64);
-                let connection = match kept.take() {
-                    Some(conn) => Ok(conn),
-                    None => db.acquire().await,
-                };
-                let result = match connection {
+                let result = match kept.take(&db).await {
                     Ok(mut conn) => {
                         let result = reservation_store::write_batch(&mut conn, &reservations).await;
-                        if result.is_ok() && !incoming.is_empty() {
-                            kept = Some(conn);
-                        }
+                        kept.keep_if(conn, result.is_ok() && !incoming.is_empty());
                         result
                     }
                     Err(err) => Err(err),
