@@ -274,6 +274,31 @@ async fn one_bad_reservation_in_a_durable_batch_refuses_only_itself(db: sqlx::Pg
     assert_eq!(rows, 2);
 }
 
+/// A flash sale updates its stock row hundreds of times a second. Those updates must stay
+/// heap-only (no index holds a column they change, and the row's page has room), or every one
+/// adds an entry to each of the table's indexes and the row's lookups slow as the sale goes on.
+#[sqlx::test(migrations = "../migrations")]
+async fn reserving_updates_the_stock_row_heap_only(db: sqlx::PgPool) {
+    let c = small_catalog(&db).await;
+    let (inventory_id, ..) = row(&db, c.ember).await;
+    // In one transaction, whose own statistics say how each update was made.
+    let mut tx = db.begin().await.unwrap();
+    for _ in 0..20 {
+        let outcomes = reservation_store::write_batch(&mut tx, &[&durable(inventory_id, 1)])
+            .await
+            .unwrap();
+        assert!(matches!(&outcomes[0], Ok(WriteOutcome::Written(_))));
+    }
+    let (updated, heap_only): (i64, i64) = sqlx::query_as(
+        "SELECT pg_stat_get_xact_tuples_updated('inventory'::regclass),
+                pg_stat_get_xact_tuples_hot_updated('inventory'::regclass)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!((updated, heap_only), (20, 20));
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn release_gives_units_back_and_confirm_sells_them(db: sqlx::PgPool) {
     let (c, reservations) = setup(&db, &support::redis_url()).await;
