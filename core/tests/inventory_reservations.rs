@@ -274,6 +274,45 @@ async fn one_bad_reservation_in_a_durable_batch_refuses_only_itself(db: sqlx::Pg
     assert_eq!(rows, 2);
 }
 
+/// A batch on one stock row is written as one statement that commits as it ends; when the
+/// database refuses it, nothing of it stays and each reservation is written alone.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_refused_batch_on_one_stock_row_refuses_only_the_bad_reservation(db: sqlx::PgPool) {
+    let c = small_catalog(&db).await;
+    let (inventory_id, _, before) = row(&db, c.drizzle).await;
+    let written_earlier = durable(inventory_id, 2);
+    let mut conn = db.acquire().await.unwrap();
+    reservation_store::write_batch(&mut conn, &[&written_earlier])
+        .await
+        .unwrap();
+    let beyond = durable(inventory_id, 100);
+    let fresh = durable(inventory_id, 1);
+    let outcomes = reservation_store::write_batch(&mut conn, &[&fresh, &written_earlier, &beyond])
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcomes[0], Ok(WriteOutcome::Written(ids)) if ids.len() == 1),
+        "{:?}",
+        outcomes[0]
+    );
+    assert!(
+        matches!(&outcomes[1], Ok(WriteOutcome::Written(ids)) if ids.len() == 1),
+        "written before, so durable: {:?}",
+        outcomes[1]
+    );
+    assert!(
+        matches!(&outcomes[2], Ok(WriteOutcome::BeyondStock)),
+        "{:?}",
+        outcomes[2]
+    );
+    assert_eq!(row(&db, c.drizzle).await.2, before + 3);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM inventory_reservations")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows, 2);
+}
+
 /// A flash sale updates its stock row hundreds of times a second. Those updates must stay
 /// heap-only (no index holds a column they change, and the row's page has room), or every one
 /// adds an entry to each of the table's indexes and the row's lookups slow as the sale goes on.

@@ -33,7 +33,11 @@ pub enum WriteOutcome {
     BeyondStock,
 }
 
-const INSERT_AND_COUNT: &str = "
+/// The batch's reservation rows and their units counted on their stock rows, as the CTE
+/// `updated` (the stock rows changed) for the statements below to finish.
+macro_rules! write_and_count {
+    () => {
+        "
     WITH input AS (
         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::bigint[], $6::int[])
                  AS t(saga_id, checkout_id, cart_id, expires_at, inventory_id, quantity)
@@ -47,13 +51,31 @@ const INSERT_AND_COUNT: &str = "
         SELECT inventory_id, sum(quantity)::int AS quantity,
                array_agg(saga_id) AS sagas, array_agg(reservation_id) AS reservations
           FROM inserted GROUP BY inventory_id
-    )
-    UPDATE inventory i
-       SET quantity_reserved = i.quantity_reserved + t.quantity, version = i.version + 1, updated_at = now()
-      FROM totals t
-     WHERE i.inventory_id = t.inventory_id
-    RETURNING i.inventory_id, i.product_id, i.variant_id, i.warehouse_id, i.quantity_available,
-              i.low_stock_threshold, t.quantity AS taken, t.sagas, t.reservations";
+    ), updated AS (
+        UPDATE inventory i
+           SET quantity_reserved = i.quantity_reserved + t.quantity, version = i.version + 1, updated_at = now()
+          FROM totals t
+         WHERE i.inventory_id = t.inventory_id
+        RETURNING i.inventory_id, i.product_id, i.variant_id, i.warehouse_id, i.quantity_available,
+                  i.low_stock_threshold, t.quantity AS taken, t.sagas, t.reservations
+    )"
+    };
+}
+
+/// The write, in the caller's transaction (which announces any low stock it reached).
+const INSERT_AND_COUNT: &str = concat!(write_and_count!(), " SELECT * FROM updated");
+
+/// The write as a statement of its own, committed as it ends. It cannot announce low stock, so
+/// a write that reaches a row's threshold (as [`low_stock::Touched::crossed`] tells it) refuses
+/// itself with [`LOW_STOCK_ANNOUNCED`] and leaves nothing behind.
+const INSERT_AND_COUNT_UNLESS_LOW: &str = concat!(
+    write_and_count!(),
+    " SELECT u.*,
+             CASE WHEN u.quantity_available <= u.low_stock_threshold
+                   AND u.quantity_available + u.taken > u.low_stock_threshold
+                  THEN inventory_refuse_unannounced_low_stock(u.inventory_id) END AS refused
+        FROM updated u"
+);
 
 /// A stock row the batch changed, with the reservation rows written on it (by saga).
 #[derive(sqlx::FromRow)]
@@ -80,46 +102,69 @@ async fn lock_rows(conn: &mut PgConnection, rows: &[i64]) -> Result<(), sqlx::Er
     .map(|_| ())
 }
 
-async fn insert(
-    conn: &mut PgConnection,
-    batch: &[&DurableReservation],
-) -> Result<WrittenIds, sqlx::Error> {
-    let mut sagas = Vec::new();
-    let mut checkouts = Vec::new();
-    let mut carts: Vec<Option<String>> = Vec::new();
-    let mut expiries = Vec::new();
-    let mut rows = Vec::new();
-    let mut quantities = Vec::new();
-    for reservation in batch {
-        for (row, quantity) in &reservation.rows {
-            sagas.push(reservation.saga.0);
-            checkouts.push(reservation.checkout.0);
-            carts.push(reservation.cart_id.clone());
-            expiries.push(reservation.expires_at);
-            rows.push(row.get());
-            quantities.push(*quantity as i32);
+/// The batch as the statements' parameters: one entry per (saga, stock row).
+struct Columns {
+    sagas: Vec<uuid::Uuid>,
+    checkouts: Vec<uuid::Uuid>,
+    carts: Vec<Option<String>>,
+    expiries: Vec<DateTime<Utc>>,
+    rows: Vec<i64>,
+    quantities: Vec<i32>,
+}
+
+impl Columns {
+    fn of(batch: &[&DurableReservation]) -> Self {
+        let mut columns = Columns {
+            sagas: Vec::new(),
+            checkouts: Vec::new(),
+            carts: Vec::new(),
+            expiries: Vec::new(),
+            rows: Vec::new(),
+            quantities: Vec::new(),
+        };
+        for reservation in batch {
+            for (row, quantity) in &reservation.rows {
+                columns.sagas.push(reservation.saga.0);
+                columns.checkouts.push(reservation.checkout.0);
+                columns.carts.push(reservation.cart_id.clone());
+                columns.expiries.push(reservation.expires_at);
+                columns.rows.push(row.get());
+                columns.quantities.push(*quantity as i32);
+            }
         }
+        columns
     }
-    let mut distinct = rows.clone();
-    distinct.sort_unstable();
-    distinct.dedup();
-    // Rows are locked in id order so two batches can never deadlock. A batch of one row (a hot
-    // SKU's) needs no ordering: its update takes the lock, saving a round trip per batch.
-    if distinct.len() > 1 {
-        lock_rows(conn, &distinct).await?;
+
+    /// The stock rows written, each once, in id order.
+    fn stock_rows(&self) -> Vec<i64> {
+        let mut distinct = self.rows.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        distinct
     }
-    let written: Vec<WrittenRow> = sqlx::query_as(INSERT_AND_COUNT)
-        .bind(&sagas)
-        .bind(&checkouts)
-        .bind(&carts)
-        .bind(&expiries)
-        .bind(&rows)
-        .bind(&quantities)
-        .fetch_all(&mut *conn)
-        .await?;
-    // The ids let checkout describe the reservation without reading it back.
+
+    async fn write(
+        &self,
+        conn: &mut PgConnection,
+        sql: &str,
+    ) -> Result<Vec<WrittenRow>, sqlx::Error> {
+        sqlx::query_as(sql)
+            .bind(&self.sagas)
+            .bind(&self.checkouts)
+            .bind(&self.carts)
+            .bind(&self.expiries)
+            .bind(&self.rows)
+            .bind(&self.quantities)
+            .fetch_all(conn)
+            .await
+    }
+}
+
+/// The reservation ids the stock rows' update returned, by saga. The ids let checkout describe
+/// the reservation without reading it back.
+fn ids_of(written: &[WrittenRow]) -> WrittenIds {
     let mut ids = WrittenIds::new();
-    for row in &written {
+    for row in written {
         let stock_row = InventoryId::new(row.touched.inventory_id);
         for (saga, reservation) in row.sagas.iter().zip(&row.reservations) {
             ids.entry(SagaId(*saga))
@@ -127,8 +172,46 @@ async fn insert(
                 .push((stock_row, ReservationId::new(*reservation)));
         }
     }
+    ids
+}
+
+/// Writes `batch` in the caller's transaction, announcing any low stock it reaches.
+async fn insert(
+    conn: &mut PgConnection,
+    batch: &[&DurableReservation],
+) -> Result<WrittenIds, sqlx::Error> {
+    let columns = Columns::of(batch);
+    let stock_rows = columns.stock_rows();
+    // Rows are locked in id order so two batches can never deadlock. A batch of one row (a hot
+    // SKU's) needs no ordering: its update takes the lock, saving a round trip per batch.
+    if stock_rows.len() > 1 {
+        lock_rows(conn, &stock_rows).await?;
+    }
+    let written = columns.write(conn, INSERT_AND_COUNT).await?;
+    let ids = ids_of(&written);
     let touched: Vec<low_stock::Touched> = written.into_iter().map(|w| w.touched).collect();
     low_stock::announce(conn, &touched).await?;
+    Ok(ids)
+}
+
+/// Writes and commits `batch` in one round trip where it can (every reservation on one stock
+/// row, and the row stays above its low-stock threshold), else in a transaction of its own.
+async fn insert_and_commit(
+    conn: &mut PgConnection,
+    batch: &[&DurableReservation],
+) -> Result<WrittenIds, sqlx::Error> {
+    let columns = Columns::of(batch);
+    if columns.stock_rows().len() == 1 {
+        match columns.write(conn, INSERT_AND_COUNT_UNLESS_LOW).await {
+            Ok(written) => return Ok(ids_of(&written)),
+            Err(err) if refused_by(&err, LOW_STOCK_ANNOUNCED) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    let mut tx = conn.begin().await?;
+    // A refused write is rolled back as `tx` drops, before the connection is used again.
+    let ids = insert(&mut tx, batch).await?;
+    tx.commit().await?;
     Ok(ids)
 }
 
@@ -141,37 +224,34 @@ fn refused_by(err: &sqlx::Error, constraint: &str) -> bool {
 const WITHIN_TOTAL: &str = "inventory_reserved_within_total";
 const ONCE_PER_SAGA: &str = "inventory_reservations_saga_inventory_key";
 const KNOWN_STOCK_ROW: &str = "inventory_reservations_stock_row";
+const LOW_STOCK_ANNOUNCED: &str = "inventory_low_stock_announced";
 
 fn beyond_stock(err: &sqlx::Error) -> bool {
     refused_by(err, WITHIN_TOTAL)
 }
 
-/// Makes a batch durable in one transaction (one commit, one update per hot row). If the
-/// database refuses the batch for what one reservation holds (beyond the stock, written
+/// Makes a batch durable in one transaction (one commit, one update per hot row), on a
+/// connection outside any transaction: a batch on one stock row commits with its statement. If
+/// the database refuses the batch for what one reservation holds (beyond the stock, written
 /// before, an unknown stock row), each is written alone, so only that one is refused.
 pub async fn write_batch(
     conn: &mut PgConnection,
     batch: &[&DurableReservation],
 ) -> Result<Vec<Result<WriteOutcome, sqlx::Error>>, sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    match insert(&mut tx, batch).await {
-        Ok(mut ids) => {
-            tx.commit().await?;
-            Ok(batch
-                .iter()
-                .map(|r| {
-                    Ok(WriteOutcome::Written(
-                        ids.remove(&r.saga).unwrap_or_default(),
-                    ))
-                })
-                .collect())
-        }
+    match insert_and_commit(conn, batch).await {
+        Ok(mut ids) => Ok(batch
+            .iter()
+            .map(|r| {
+                Ok(WriteOutcome::Written(
+                    ids.remove(&r.saga).unwrap_or_default(),
+                ))
+            })
+            .collect()),
         Err(err)
             if [WITHIN_TOTAL, ONCE_PER_SAGA, KNOWN_STOCK_ROW]
                 .iter()
                 .any(|c| refused_by(&err, c)) =>
         {
-            tx.rollback().await?;
             let mut outcomes = Vec::with_capacity(batch.len());
             for reservation in batch {
                 outcomes.push(write_alone(conn, reservation).await);
