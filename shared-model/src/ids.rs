@@ -193,13 +193,24 @@ uuid_id!(/// A signed-in session; logging out revokes it.
 
 impl SagaId {
     /// The saga of a checkout is derived from it, so a retried checkout finds its own saga
-    /// and never starts a second one (a UUIDv5 in a namespace of our own).
+    /// and never starts a second one: a hash in a namespace of our own. A time-ordered checkout
+    /// id (UUIDv7) gives a saga id that keeps its 48-bit millisecond timestamp (a version-8,
+    /// custom UUID), so sagas land at the right edge of every index keyed by them, as their
+    /// checkouts do, instead of anywhere in it. Random checkout ids keep the all-hash saga id
+    /// they were created with (a UUIDv5).
     pub fn for_checkout(checkout: CheckoutId) -> Self {
         const NAMESPACE: uuid::Uuid = uuid::Uuid::from_bytes([
             0x6f, 0x2b, 0x0e, 0x1c, 0x52, 0x8a, 0x4d, 0x71, 0x9b, 0x3e, 0x21, 0x57, 0xc4, 0x0d,
             0xa8, 0x19,
         ]);
-        SagaId(uuid_v5(NAMESPACE, checkout.0.as_bytes()))
+        let hashed = uuid_v5(NAMESPACE, checkout.0.as_bytes());
+        if checkout.0.get_version_num() != 7 {
+            return SagaId(hashed);
+        }
+        let mut bytes = *hashed.as_bytes();
+        bytes[..6].copy_from_slice(&checkout.0.as_bytes()[..6]);
+        bytes[6] = (bytes[6] & 0x0f) | 0x80;
+        SagaId(uuid::Uuid::from_bytes(bytes))
     }
 }
 
@@ -327,6 +338,50 @@ mod tests {
             SagaId::for_checkout(CheckoutId(uuid::Uuid::from_u128(8)))
         );
         assert_eq!(SagaId::for_checkout(checkout).0.get_version_num(), 5);
+    }
+
+    #[test]
+    fn a_random_checkout_keeps_the_saga_id_it_was_created_with() {
+        // Checkouts made before ids were time-ordered must still find their sagas.
+        let checkout = CheckoutId(uuid::Uuid::from_u128(
+            0x0f8e4b1c_2d3a_4e5f_6071_8293a4b5c6d7,
+        ));
+        assert_eq!(
+            SagaId::for_checkout(checkout).to_string(),
+            "14989e36-da89-538d-a73f-97d4eb43deee"
+        );
+    }
+
+    /// A UUIDv7 made at `millis` with `tail` in its other bits.
+    fn time_ordered(millis: u64, tail: u8) -> CheckoutId {
+        let mut bytes = [tail; 16];
+        bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+        bytes[6] = (bytes[6] & 0x0f) | 0x70;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        CheckoutId(uuid::Uuid::from_bytes(bytes))
+    }
+
+    #[test]
+    fn a_time_ordered_checkout_has_a_saga_id_in_the_same_order() {
+        let (earlier, later) = (
+            time_ordered(1_700_000_000_000, 0xff),
+            time_ordered(1_700_000_000_001, 0x00),
+        );
+        assert_eq!(earlier.0.get_version_num(), 7);
+        let (first, second) = (SagaId::for_checkout(earlier), SagaId::for_checkout(later));
+        assert!(first < second, "{first} then {second}");
+        assert_eq!(first.0.as_bytes()[..6], earlier.0.as_bytes()[..6]);
+        assert_eq!(first.0.get_version_num(), 8);
+        assert_eq!(
+            first,
+            SagaId::for_checkout(earlier),
+            "a function of the checkout"
+        );
+        // Two checkouts of the same millisecond still have two sagas.
+        assert_ne!(
+            SagaId::for_checkout(time_ordered(1_700_000_000_000, 0x01)),
+            first
+        );
     }
 
     #[test]

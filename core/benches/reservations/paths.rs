@@ -8,7 +8,7 @@ use edgeshop_core::inventory::counters::{self, CounterReservation, LineDemand, S
 use edgeshop_core::inventory::reservations::{
     LineRequest, Reservations, ReserveOutcome, ReserveRequest, ShipTo,
 };
-use shared_model::ids::{CheckoutId, SagaId};
+use shared_model::ids::SagaId;
 use sqlx::PgPool;
 
 use crate::fixture::HotSku;
@@ -77,7 +77,7 @@ pub async fn edgeshop_path(
     reservations: Arc<Reservations>,
     sku: HotSku,
 ) -> Result<Outcome, String> {
-    let checkout = CheckoutId(uuid::Uuid::new_v4());
+    let checkout = edgeshop_core::checkout::new_checkout_id();
     let request = ReserveRequest {
         saga: SagaId::for_checkout(checkout),
         checkout,

@@ -16,7 +16,7 @@ use shared_model::api::checkout::{
     ShortItem,
 };
 use shared_model::events::{CheckoutInitiated, CheckoutItem, InventoryReserved, ReservedItem};
-use shared_model::ids::{CheckoutId, ProductId, SagaId, VariantId, WarehouseId};
+use shared_model::ids::{ProductId, SagaId, VariantId, WarehouseId};
 use shared_model::order::{OrderNumber, SagaStep};
 use shared_model::pricing::price_change;
 use shared_model::{Currency, ModelError};
@@ -133,7 +133,7 @@ pub async fn initiate(
         });
     }
 
-    let checkout = CheckoutId(uuid::Uuid::new_v4());
+    let checkout = super::new_checkout_id();
     let saga = SagaId::for_checkout(checkout);
     // A flash-sale unit is held for the sale's token TTL, not the usual 15 minutes.
     let hold = match &sale_line {

@@ -15,6 +15,7 @@ pub mod saga_log;
 pub mod store;
 pub mod view;
 
+use shared_model::ids::CheckoutId;
 use shared_model::order::SagaStep;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -34,4 +35,12 @@ pub fn crash_point(state: &AppState, step: SagaStep) {
         );
         std::process::abort();
     }
+}
+
+/// A new checkout's id. Time-ordered (UUIDv7), as its saga's is then too
+/// ([`shared_model::ids::SagaId::for_checkout`]): the rows of a sale's checkouts and sagas are
+/// appended to the indexes keyed by them instead of scattered through them, which cost the
+/// reservation write a fifth of its database time.
+pub fn new_checkout_id() -> CheckoutId {
+    CheckoutId(uuid::Uuid::now_v7())
 }
