@@ -158,6 +158,26 @@ impl Columns {
             .fetch_all(conn)
             .await
     }
+
+    /// Writes the batch in the caller's transaction, announcing any low stock it reaches.
+    async fn insert(&self, conn: &mut PgConnection) -> Result<WrittenIds, sqlx::Error> {
+        let stock_rows = self.stock_rows();
+        // Rows are locked in id order so two batches can never deadlock. A batch of one row (a
+        // hot SKU's) needs no ordering: its update takes the lock, saving a round trip a batch.
+        if stock_rows.len() > 1 {
+            lock_rows(conn, &stock_rows).await?;
+        }
+        let written = self.write(conn, INSERT_AND_COUNT).await?;
+        let ids = ids_of(&written);
+        let touched: Vec<low_stock::Touched> = written.into_iter().map(|w| w.touched).collect();
+        low_stock::announce(conn, &touched).await?;
+        Ok(ids)
+    }
+
+    /// Whether every reservation takes from one stock row.
+    fn on_one_stock_row(&self) -> bool {
+        self.rows.iter().all(|row| Some(row) == self.rows.first())
+    }
 }
 
 /// The reservation ids the stock rows' update returned, by saga. The ids let checkout describe
@@ -180,18 +200,7 @@ async fn insert(
     conn: &mut PgConnection,
     batch: &[&DurableReservation],
 ) -> Result<WrittenIds, sqlx::Error> {
-    let columns = Columns::of(batch);
-    let stock_rows = columns.stock_rows();
-    // Rows are locked in id order so two batches can never deadlock. A batch of one row (a hot
-    // SKU's) needs no ordering: its update takes the lock, saving a round trip per batch.
-    if stock_rows.len() > 1 {
-        lock_rows(conn, &stock_rows).await?;
-    }
-    let written = columns.write(conn, INSERT_AND_COUNT).await?;
-    let ids = ids_of(&written);
-    let touched: Vec<low_stock::Touched> = written.into_iter().map(|w| w.touched).collect();
-    low_stock::announce(conn, &touched).await?;
-    Ok(ids)
+    Columns::of(batch).insert(conn).await
 }
 
 /// Writes and commits `batch` in one round trip where it can (every reservation on one stock
@@ -201,7 +210,7 @@ async fn insert_and_commit(
     batch: &[&DurableReservation],
 ) -> Result<WrittenIds, sqlx::Error> {
     let columns = Columns::of(batch);
-    if columns.stock_rows().len() == 1 {
+    if columns.on_one_stock_row() {
         match columns.write(conn, INSERT_AND_COUNT_UNLESS_LOW).await {
             Ok(written) => return Ok(ids_of(&written)),
             Err(err) if refused_by(&err, LOW_STOCK_ANNOUNCED) => {}
@@ -210,7 +219,7 @@ async fn insert_and_commit(
     }
     let mut tx = conn.begin().await?;
     // A refused write is rolled back as `tx` drops, before the connection is used again.
-    let ids = insert(&mut tx, batch).await?;
+    let ids = columns.insert(&mut tx).await?;
     tx.commit().await?;
     Ok(ids)
 }
