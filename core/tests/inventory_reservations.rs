@@ -207,6 +207,13 @@ async fn a_retried_reservation_holds_its_units_once(db: sqlx::PgPool) {
     assert_eq!(row(&db, c.drizzle).await.2, 3);
 }
 
+async fn reservation_rows(db: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM inventory_reservations")
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
 fn durable(row: i64, quantity: u32) -> DurableReservation {
     let checkout = CheckoutId(uuid::Uuid::new_v4());
     DurableReservation {
@@ -267,11 +274,7 @@ async fn one_bad_reservation_in_a_durable_batch_refuses_only_itself(db: sqlx::Pg
     );
     // The earlier saga's units are counted once; the refused one left nothing behind.
     assert_eq!(row(&db, c.drizzle).await.2, before + 3);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM inventory_reservations")
-        .fetch_one(&db)
-        .await
-        .unwrap();
-    assert_eq!(rows, 2);
+    assert_eq!(reservation_rows(&db).await, 2);
 }
 
 /// A batch on one stock row is written as one statement that commits as it ends; when the
@@ -306,11 +309,7 @@ async fn a_refused_batch_on_one_stock_row_refuses_only_the_bad_reservation(db: s
         outcomes[2]
     );
     assert_eq!(row(&db, c.drizzle).await.2, before + 3);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM inventory_reservations")
-        .fetch_one(&db)
-        .await
-        .unwrap();
-    assert_eq!(rows, 2);
+    assert_eq!(reservation_rows(&db).await, 2);
 }
 
 /// A flash sale updates its stock row hundreds of times a second. Those updates must stay
