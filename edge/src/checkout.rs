@@ -1,13 +1,19 @@
 //! Checkout from the edge's cart. `POST /api/checkout/initiate` takes only the addresses: the
 //! lines come from the buyer's cart here, never from the client, and the core prices them. When
 //! `pay` captures, the lines the checkout reserved leave the cart.
+//!
+//! `POST /api/flash-sales/{id}/buy` is a flash sale's "buy now": one unit of the sale's item,
+//! checked out with the waiting room's admission without going through the cart. The line
+//! comes from the sale, still not from the client. In a sale's first seconds every admitted
+//! buyer checks out at once, and the cart's reads and writes (and its snapshot to the core)
+//! would cost more than the checkout itself.
 
 use serde::{Deserialize, Serialize};
 use shared_model::api::checkout::{
     CheckoutItemRequest, CheckoutView, InitiateCheckoutRequest, PayResponse,
 };
 use shared_model::cart::{CartItemId, QuantityCap};
-use shared_model::ids::{AddressId, CheckoutId, UserId};
+use shared_model::ids::{AddressId, CheckoutId, FlashSaleId, UserId};
 use shared_model::order::PaymentStatus;
 
 use crate::cart::owner::buyer;
@@ -18,6 +24,7 @@ use crate::forward;
 use crate::host::Host;
 use crate::http::{Request, Response};
 use crate::json_body;
+use crate::waiting_room;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -30,6 +37,15 @@ struct StartCheckout {
     /// The waiting room's admission, for a cart with a flash-sale item.
     #[serde(default)]
     admission_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BuyNow {
+    shipping_address_id: AddressId,
+    #[serde(default)]
+    billing_address_id: Option<AddressId>,
+    admission_token: String,
 }
 
 /// What a checkout took from whose cart, kept until it is paid.
@@ -74,16 +90,7 @@ pub async fn initiate(
         accept_price_changes: input.accept_price_changes,
         admission_token: input.admission_token,
     };
-    let body = serde_json::to_vec(&lines)
-        .map_err(|e| EdgeError::invalid("cart", format!("cannot be sent: {e}")))?;
-    let mut to_core = request.clone();
-    to_core
-        .headers
-        .retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
-    to_core
-        .headers
-        .push(("content-type".into(), "application/json".into()));
-    let answer = forward::send(host, config, &to_core, body).await?;
+    let answer = send_initiate(host, config, request, &lines).await?;
     if answer.is_success()
         && let Ok(view) = serde_json::from_slice::<CheckoutView>(&answer.body)
     {
@@ -108,6 +115,55 @@ pub async fn initiate(
         }
     }
     Ok(answer)
+}
+
+/// `POST /api/flash-sales/{id}/buy`.
+pub async fn buy_now(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+    sale: &str,
+) -> Result<Response, EdgeError> {
+    let sale = FlashSaleId::parse(sale)?;
+    buyer(request, config, host.now().timestamp())?.ok_or(EdgeError::Unauthenticated)?;
+    let input: BuyNow = json_body(request)?;
+    let sale = waiting_room::sale(host, config, sale).await?;
+    let checkout = InitiateCheckoutRequest {
+        cart_id: None,
+        items: vec![CheckoutItemRequest {
+            product_id: sale.product_id,
+            variant_id: sale.variant_id,
+            quantity: 1,
+            price_at_addition: None,
+        }],
+        shipping_address_id: input.shipping_address_id,
+        billing_address_id: input.billing_address_id,
+        accept_price_changes: false,
+        admission_token: Some(input.admission_token),
+    };
+    send_initiate(host, config, request, &checkout).await
+}
+
+/// The checkout, as the core's `POST /api/checkout/initiate` with the buyer's own headers
+/// (token, idempotency key).
+async fn send_initiate(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+    checkout: &InitiateCheckoutRequest,
+) -> Result<Response, EdgeError> {
+    let body = serde_json::to_vec(checkout)
+        .map_err(|e| EdgeError::invalid("checkout", format!("cannot be sent: {e}")))?;
+    let mut to_core = request.clone();
+    to_core.path = "/api/checkout/initiate".into();
+    to_core.query.clear();
+    to_core
+        .headers
+        .retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
+    to_core
+        .headers
+        .push(("content-type".into(), "application/json".into()));
+    forward::send(host, config, &to_core, body).await
 }
 
 pub async fn pay(

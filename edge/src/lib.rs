@@ -14,6 +14,7 @@ pub mod error;
 pub mod forward;
 pub mod host;
 pub mod http;
+pub mod memo;
 #[cfg(any(test, feature = "memory-host"))]
 pub mod memory_host;
 pub mod pages;
@@ -74,11 +75,17 @@ async fn route(host: &impl Host, request: &Request) -> Result<Response, EdgeErro
         (Method::Post, ["api", "checkout", "initiate"]) => {
             checkout::initiate(host, &config, request).await
         }
+        (Method::Post, ["api", "flash-sales", id, "buy"]) => {
+            checkout::buy_now(host, &config, request, id).await
+        }
         (Method::Post, ["api", "checkout", id, "pay"]) => {
             checkout::pay(host, &config, request, id).await
         }
         (Method::Post, ["api", "auth", "login" | "register"]) => {
             signin::sign_in(host, &config, request).await
+        }
+        (Method::Post, ["api", "flash-sales", id, "queue"]) => {
+            waiting_room::join_json(host, &config, request, id).await
         }
         (Method::Get, ["api", "flash-sales", id, "status"]) => {
             waiting_room::status_json(host, &config, request, id).await

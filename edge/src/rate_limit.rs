@@ -20,7 +20,7 @@ pub fn applies(request: &Request) -> bool {
         (request.method, segments.as_slice()),
         (Method::Post, ["api", "checkout", ..])
             | (Method::Post, ["checkout", ..])
-            | (Method::Post, ["api", "flash-sales", _, "queue"])
+            | (Method::Post, ["api", "flash-sales", _, "queue" | "buy"])
             | (Method::Get, ["api", "flash-sales", _, "status"])
             | (Method::Post, ["sale", _, "join" | "buy"])
     )

@@ -9,6 +9,7 @@
 //! the buyer's token.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared_model::api::flash_sales::FlashSaleView;
 use shared_model::flash_sale::{AdmissionCursor, AdmissionToken, QueueTicket};
@@ -18,14 +19,19 @@ use crate::cart::owner;
 use crate::catalog::cache::{self, Cached, Policy};
 use crate::config::EdgeConfig;
 use crate::error::EdgeError;
+use crate::forward;
 use crate::host::Host;
 use crate::http::{Request, Response};
+use crate::memo::{self, Freshness};
 
 /// The cursor is asked of the core at most this often per edge node.
 const CURSOR: Policy = Policy {
     fresh_for: TimeDelta::seconds(1),
     keep_for: std::time::Duration::from_secs(30),
 };
+/// How much older than its freshness a kept value may be served while another request is
+/// fetching its replacement.
+const STALE_FOR: TimeDelta = TimeDelta::seconds(2);
 /// The sale's public state (name, price, units left) for the waiting-room page.
 const SALE: Policy = Policy {
     fresh_for: TimeDelta::seconds(2),
@@ -109,39 +115,104 @@ pub async fn status(
     })
 }
 
-/// The admission cursor, from the edge cache when it is under a second old.
+/// The admission cursor: kept in the isolate and, behind that, in the edge cache, for a
+/// second. Every status poll needs it, so polls cost neither the core nor the edge cache a
+/// call; while one poll refreshes it, the others are answered with the kept one (at most
+/// [`STALE_FOR`] older).
 pub async fn cursor(
     host: &impl Host,
     config: &EdgeConfig,
     sale: FlashSaleId,
 ) -> Result<Cached<AdmissionCursor>, EdgeError> {
-    cache::get(
+    kept(
         host,
         config,
+        sale,
         &format!("flash-sale-cursor:{sale}"),
         &format!("/api/flash-sales/{sale}/admission"),
         CURSOR,
     )
-    .await?
-    .ok_or_else(|| EdgeError::NotFound(format!("flash sale {sale}")))
+    .await
 }
 
-/// The sale's public state, from the edge cache when it is under two seconds old.
+/// The sale's public state, kept like the cursor for two seconds.
 pub async fn sale(
     host: &impl Host,
     config: &EdgeConfig,
     sale: FlashSaleId,
 ) -> Result<FlashSaleView, EdgeError> {
-    Ok(cache::get::<FlashSaleView>(
+    Ok(kept(
         host,
         config,
+        sale,
         &format!("flash-sale:{sale}"),
         &format!("/api/flash-sales/{sale}"),
         SALE,
     )
     .await?
-    .ok_or_else(|| EdgeError::NotFound(format!("flash sale {sale}")))?
     .value)
+}
+
+/// The core's `path` about `sale`, kept in the isolate, then in the edge cache under `key`.
+async fn kept<T: Serialize + DeserializeOwned + Clone + 'static>(
+    host: &impl Host,
+    config: &EdgeConfig,
+    sale: FlashSaleId,
+    key: &str,
+    path: &str,
+    policy: Policy,
+) -> Result<Cached<T>, EdgeError> {
+    let freshness = Freshness {
+        fresh_for: policy.fresh_for,
+        stale_for: STALE_FOR,
+    };
+    memo::get(
+        &format!("{}|{key}", config.core_url),
+        host.now(),
+        freshness,
+        || async {
+            let cached = cache::get(host, config, key, path, policy)
+                .await?
+                .ok_or_else(|| EdgeError::NotFound(format!("flash sale {sale}")))?;
+            let fetched_at = cached.fetched_at;
+            Ok((cached, fetched_at))
+        },
+    )
+    .await
+}
+
+/// `POST /api/flash-sales/{id}/queue`: the core gives the ticket; the edge adds where it
+/// stands (`status`, as a poll would answer), so a buyer who is admitted at once, or is told
+/// when to come back, needs no first poll. Without a status (no cursor to be had), the
+/// core's answer goes back as it is.
+pub async fn join_json(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+    sale: &str,
+) -> Result<Response, EdgeError> {
+    let sale = FlashSaleId::parse(sale)?;
+    let answer = forward::to_core(host, config, request).await?;
+    let Ok(Some(claims)) = owner::buyer(request, config, host.now().timestamp()) else {
+        return Ok(answer);
+    };
+    if answer.status != 200 {
+        return Ok(answer);
+    }
+    let Ok(mut joined) = serde_json::from_slice::<serde_json::Value>(&answer.body) else {
+        return Ok(answer);
+    };
+    let Some(ticket) = joined["ticket"].as_str().map(str::to_owned) else {
+        return Ok(answer);
+    };
+    let Ok(standing) = status(host, config, sale, &ticket, claims.sub).await else {
+        return Ok(answer);
+    };
+    let Ok(standing) = serde_json::to_value(standing) else {
+        return Ok(answer);
+    };
+    joined["status"] = standing;
+    Ok(Response::json(200, &joined).with_header("cache-control", "private, no-store"))
 }
 
 /// `GET /api/flash-sales/{id}/status`.

@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use edgeshop_edge::{Method, Request};
 use shared_model::flash_sale::{AdmissionKey, LOTTERY_SPAN, Place, QueueTicket};
 use shared_model::ids::{FlashSaleId, UserId};
-use support::{ADMISSION_SECRET, BUYER, Edge, SALE, ticket};
+use support::{ADMISSION_SECRET, BUYER, Edge, PHONE, SALE, ticket};
 
 fn poll(edge: &Edge, user: i64, ticket: &str) -> edgeshop_edge::Response {
     edge.send(
@@ -194,7 +194,10 @@ fn the_waiting_room_page_joins_waits_and_sends_the_admitted_to_checkout() {
         "{}",
         text(&waiting)
     );
-    assert!(text(&waiting).contains("http-equiv=\"refresh\""));
+    assert!(
+        text(&waiting).contains("http-equiv=\"refresh\" content=\"2\""),
+        "a wait of seconds: refreshed after the shortest pause"
+    );
     // Not admitted: buying only leads back to the queue.
     let early = edge.send(
         Request::new(Method::Post, &format!("/sale/{SALE}/buy")).with_header("cookie", &both),
@@ -225,4 +228,113 @@ fn the_waiting_room_page_joins_waits_and_sends_the_admitted_to_checkout() {
         String::from_utf8_lossy(&cart.body)
             .contains(&format!("\"productId\":\"{}\"", support::PHONE))
     );
+}
+
+fn buy_now(edge: &Edge, user: Option<i64>, body: &str) -> edgeshop_edge::Response {
+    let request = Request::new(Method::Post, &format!("/api/flash-sales/{SALE}/buy"))
+        .with_header("idempotency-key", "buy-1")
+        .with_body(body);
+    edge.send(match user {
+        Some(user) => request.with_header("authorization", &format!("Bearer {}", edge.token(user))),
+        None => request,
+    })
+}
+
+#[test]
+fn buy_now_checks_out_one_unit_of_the_sales_item_without_the_cart() {
+    let edge = Edge::new();
+    let answer = buy_now(
+        &edge,
+        Some(BUYER),
+        r#"{"shippingAddressId": 3, "admissionToken": "adm.signed"}"#,
+    );
+    assert_eq!(
+        answer.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+
+    let sent = edge
+        .host
+        .core_calls()
+        .into_iter()
+        .find(|c| c.url.ends_with("/api/checkout/initiate"))
+        .expect("the checkout went to the core");
+    let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
+    assert_eq!(body["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        body["items"][0]["productId"],
+        PHONE.to_string(),
+        "the sale's item"
+    );
+    assert_eq!(body["items"][0]["quantity"], 1);
+    assert_eq!(body["admissionToken"], "adm.signed");
+    assert!(body["cartId"].is_null());
+    assert!(
+        sent.headers
+            .contains(&("idempotency-key".into(), "buy-1".into())),
+        "the buyer's key goes with it"
+    );
+    assert!(
+        edge.host.kv_keys().is_empty(),
+        "no cart read into or written"
+    );
+}
+
+#[test]
+fn buy_now_wants_a_buyer_an_admission_and_no_lines_of_the_clients() {
+    let edge = Edge::new();
+    let guest = buy_now(
+        &edge,
+        None,
+        r#"{"shippingAddressId": 3, "admissionToken": "a"}"#,
+    );
+    assert_eq!(guest.status, 401);
+    let without = buy_now(&edge, Some(BUYER), r#"{"shippingAddressId": 3}"#);
+    assert_eq!(without.status, 400);
+    let with_items = buy_now(
+        &edge,
+        Some(BUYER),
+        r#"{"shippingAddressId": 3, "admissionToken": "a", "items": [{"productId": 2, "quantity": 5}]}"#,
+    );
+    assert_eq!(with_items.status, 400);
+    assert_eq!(json(&with_items)["error"]["code"], "malformed_json");
+    assert!(
+        !edge
+            .host
+            .core_calls()
+            .iter()
+            .any(|c| c.url.ends_with("/api/checkout/initiate")),
+        "none of them reached checkout"
+    );
+}
+
+#[test]
+fn joining_answers_the_ticket_with_where_it_stands() {
+    let edge = Edge::new();
+    let joined = edge.send(
+        Request::new(Method::Post, &format!("/api/flash-sales/{SALE}/queue"))
+            .with_header("authorization", &format!("Bearer {}", edge.token(BUYER))),
+    );
+    assert_eq!(joined.status, 200);
+    let body = json(&joined);
+    assert!(body["ticket"].as_str().is_some_and(|t| !t.is_empty()));
+    assert_eq!(body["status"]["state"], "WAITING");
+    assert_eq!(
+        body["status"]["position"], 6,
+        "the same as a poll would say"
+    );
+
+    edge.cursor.borrow_mut().admitted = 6;
+    edge.cursor.borrow_mut().late_admitted = 6;
+    edge.host.advance(TimeDelta::milliseconds(1_100));
+    let admitted = json(
+        &edge.send(
+            Request::new(Method::Post, &format!("/api/flash-sales/{SALE}/queue"))
+                .with_header("authorization", &format!("Bearer {}", edge.token(BUYER))),
+        ),
+    );
+    assert_eq!(admitted["status"]["state"], "ADMITTED");
+    assert!(admitted["status"]["admissionToken"].as_str().is_some());
 }

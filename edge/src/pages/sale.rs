@@ -58,9 +58,11 @@ pub async fn show(
             (Some(_), Some(status)) => (standing(id, &sale, status)),
         }
     };
-    let refresh = match status.as_ref().map(|s| s.state) {
-        Some(QueueState::Waiting) => Some(5),
-        Some(QueueState::NotStarted | QueueState::SoldOut) => Some(10),
+    let refresh = match status.as_ref().map(|s| (s.state, s.estimated_wait_seconds)) {
+        // Half the wait, so a buyer far back does not ask every few seconds for nothing (a
+        // sale's first minute has most of its buyers waiting, and every refresh is a request).
+        Some((QueueState::Waiting, wait)) => Some((wait.unwrap_or(0) / 2).clamp(2, 30)),
+        Some((QueueState::NotStarted | QueueState::SoldOut, _)) => Some(10),
         _ => None,
     };
     let content = html! {
