@@ -1,6 +1,7 @@
 //! One buyer's flash sale, through the edge: join the waiting room (before the start or after
-//! it), poll the place at the pace the estimated wait suggests, and once admitted put the item
-//! in the cart, check out with the admission and pay. Some walk away once admitted, some are
+//! it), poll the place at the pace the estimated wait suggests, and once admitted check out
+//! with the admission (the sale's buy-now, or `--through-cart`: put the item in the cart and
+//! check out from it) and pay. Some walk away once admitted, some are
 //! declined; a buyer told "sold out" goes back to waiting, since held units can come back.
 
 use std::path::Path;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use rand::Rng;
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::FlashSaleArgs;
 use crate::measure::{Measurements, Step};
@@ -54,8 +55,14 @@ pub struct Journey {
     early_share: f64,
     abandon_share: f64,
     decline_share: f64,
-    in_flight: Semaphore,
+    through_cart: bool,
+    /// Requests in flight, limited per step: buyers at different steps are different people,
+    /// so one waiting to pay does not queue behind thousands joining (one queue for all made
+    /// the first payments wait for every status poll of the sale's first second).
+    in_flight: [Semaphore; Step::ALL.len()],
     stopped: AtomicBool,
+    /// Wakes every sleeping buyer when the run stops (rather than each waking to check).
+    stop_signal: Notify,
     created: Instant,
     measurements: Arc<Measurements>,
 }
@@ -85,8 +92,10 @@ impl Journey {
             early_share: args.early_share,
             abandon_share: args.abandon_share,
             decline_share: args.decline_share,
-            in_flight: Semaphore::new(args.concurrency.max(1)),
+            through_cart: args.through_cart,
+            in_flight: Step::ALL.map(|_| Semaphore::new(args.concurrency.max(1))),
             stopped: AtomicBool::new(false),
+            stop_signal: Notify::new(),
             created: Instant::now(),
             measurements,
         }
@@ -94,22 +103,26 @@ impl Journey {
 
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::Relaxed);
+        self.stop_signal.notify_waiters();
     }
 
     fn stopped(&self) -> bool {
         self.stopped.load(Ordering::Relaxed)
     }
 
-    /// Sleeps, waking early when the run stops; answers whether to go on.
+    /// Sleeps, waking early when the run stops; answers whether to go on. A sleeping buyer
+    /// costs nothing until its time comes: 100,000 of them polling a flag would take a
+    /// sizeable share of the machine the sale runs on.
     async fn pause(&self, duration: Duration) -> bool {
-        let until = Instant::now() + duration;
-        while Instant::now() < until {
-            if self.stopped() {
-                return false;
-            }
-            tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(250))).await;
+        // Registered before the flag is read, so a stop in between still wakes it.
+        let stopping = self.stop_signal.notified();
+        if self.stopped() {
+            return false;
         }
-        !self.stopped()
+        tokio::select! {
+            () = tokio::time::sleep(duration) => !self.stopped(),
+            () = stopping => false,
+        }
     }
 
     /// One request through the edge, timed, within the run's concurrency.
@@ -118,7 +131,10 @@ impl Journey {
         step: Step,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, Value), String> {
-        let _permit = self.in_flight.acquire().await.map_err(|e| e.to_string())?;
+        let _permit = self.in_flight[step as usize]
+            .acquire()
+            .await
+            .map_err(|e| e.to_string())?;
         if self.stopped() {
             return Err(STOPPED.to_owned());
         }
@@ -172,12 +188,14 @@ impl Journey {
                     .bearer_auth(&buyer.token),
             )
             .await;
-        let (ticket, queue_rank) = match joined {
+        let (ticket, queue_rank, mut first_status) = match joined {
             Ok((200, body)) => match body["ticket"].as_str() {
                 Some(ticket) => {
                     let place = &body["place"];
                     let rank = place["lottery"].as_i64().or(place["arrival"].as_i64());
-                    (ticket.to_owned(), rank)
+                    // The edge says where the new ticket stands: the first poll's answer.
+                    let status = body.get("status").filter(|s| s.is_object()).cloned();
+                    (ticket.to_owned(), rank, status)
                 }
                 None => {
                     return self
@@ -200,7 +218,11 @@ impl Journey {
         let mut in_cart = false;
         let mut admitted = false;
         loop {
-            let next = match self.poll(&ticket, &buyer).await {
+            let standing = match first_status.take() {
+                Some(status) => self.standing(&status),
+                None => self.poll(&ticket, &buyer).await,
+            };
+            let next = match standing {
                 Ok(Some(admission)) => {
                     if !admitted {
                         admitted = true;
@@ -250,17 +272,7 @@ impl Journey {
             )
             .await;
         match answer {
-            Ok((200, status)) => match status["state"].as_str() {
-                Some("ADMITTED") => Ok(status["admissionToken"].as_str().map(str::to_owned)),
-                Some("WAITING") => {
-                    // Half the estimated wait, between half a second and five.
-                    let eta = status["estimatedWaitSeconds"].as_u64().unwrap_or(1);
-                    Err(Duration::from_millis((eta * 500).clamp(500, 5_000)) + jitter)
-                }
-                Some("NOT_STARTED") => Err(Duration::from_millis(500) + jitter),
-                Some("SOLD_OUT") => Err(Duration::from_secs(2) + jitter),
-                _ => Ok(None),
-            },
+            Ok((200, status)) => self.standing(&status),
             Ok((429 | 502 | 503 | 504, _)) => Err(Duration::from_secs(1) + jitter),
             Ok((status, body)) => {
                 let _ = self.unexpected(Step::Status, status, &body);
@@ -273,6 +285,23 @@ impl Journey {
         }
     }
 
+    /// What a status (a poll's, or the join's) means for this buyer, as [`Self::poll`] answers.
+    fn standing(&self, status: &Value) -> Result<Option<String>, Duration> {
+        let jitter = Duration::from_millis(rand::thread_rng().gen_range(0..250));
+        match status["state"].as_str() {
+            Some("ADMITTED") => Ok(status["admissionToken"].as_str().map(str::to_owned)),
+            Some("WAITING") => {
+                // Half the estimated wait, between half a second and 30 s (as the waiting
+                // page refreshes): asking every few seconds from far back only adds load.
+                let eta = status["estimatedWaitSeconds"].as_u64().unwrap_or(1);
+                Err(Duration::from_millis((eta * 500).clamp(500, 30_000)) + jitter)
+            }
+            Some("NOT_STARTED") => Err(Duration::from_millis(500) + jitter),
+            Some("SOLD_OUT") => Err(Duration::from_secs(2) + jitter),
+            _ => Ok(None),
+        }
+    }
+
     async fn buy(
         &self,
         n: usize,
@@ -282,7 +311,7 @@ impl Journey {
         in_cart: &mut bool,
     ) -> Outcome {
         let bearer = |r: reqwest::RequestBuilder| r.bearer_auth(&buyer.token);
-        if !*in_cart {
+        if self.through_cart && !*in_cart {
             match self
                 .send(
                     Step::Cart,
@@ -299,15 +328,20 @@ impl Journey {
                 }
             }
         }
+        // The sale's buy-now, or checkout from the cart the item was just put in.
+        let checkout_path = if self.through_cart {
+            "/api/checkout/initiate".to_owned()
+        } else {
+            format!("/api/flash-sales/{}/buy", self.sale.id)
+        };
         let started = self
             .send(
                 Step::Initiate,
-                bearer(
-                    self.http
-                        .post(format!("{}/api/checkout/initiate", self.edge)),
-                )
-                .header("idempotency-key", uuid::Uuid::new_v4().to_string())
-                .json(&json!({"shippingAddressId": buyer.address, "admissionToken": admission})),
+                bearer(self.http.post(format!("{}{checkout_path}", self.edge)))
+                    .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+                    .json(
+                        &json!({"shippingAddressId": buyer.address, "admissionToken": admission}),
+                    ),
             )
             .await;
         let checkout = match started {

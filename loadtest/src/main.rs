@@ -80,7 +80,11 @@ pub struct FlashSaleArgs {
     /// Share of paying buyers whose card is declined (they walk away).
     #[arg(long, default_value_t = 0.05)]
     pub decline_share: f64,
-    /// Requests in flight at once, across all buyers.
+    /// Admitted buyers put the item in the cart and check out from it, instead of using the
+    /// sale's buy-now (`POST /api/flash-sales/{id}/buy`).
+    #[arg(long)]
+    pub through_cart: bool,
+    /// Requests in flight at once, per step (join, status, cart, checkout, pay).
     #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
     /// The run stops here even if units are left.
