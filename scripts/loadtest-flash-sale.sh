@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A whole flash sale on this machine: PostgreSQL, Redis, the sandbox gateway, the core and the
-# edge (the Worker under wrangler dev by default; LOADTEST_EDGE=spin for the Spin component),
+# edge (the Worker under wrangler's dev server by default; LOADTEST_EDGE=spin for the Spin component),
 # with prepared buyers, driven by edgeshop-loadtest. The report and chart go to
 # bench-results/flash-sale/ (report.md, report.json, chart.png).
 #
@@ -9,7 +9,9 @@
 #
 # Every simulated buyer comes from 127.0.0.1, so the per-address limits are turned off (the
 # per-buyer one and the cap on checkouts in flight stay on), and the admission rate is raised
-# so that the system, not the rate, limits the sale. Extra arguments go to the tool.
+# (30,000 a minute) above what this machine can check out, so that the system, not the rate,
+# limits the sale. Early joiners join over the 90 s before the start. Extra arguments go to
+# the tool.
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,10 +69,12 @@ admission=$(cat "$EDGESHOP_ADMISSION_KEY_FILE")
 edge_url="http://127.0.0.1:$EDGE_PORT"
 case "$EDGE" in
   workers)
-    start_server wrangler dev --ip 127.0.0.1 --port "$EDGE_PORT" --inspector-port "$((EDGE_PORT + 1))" \
+    # wrangler's dev server without its DevTools inspector (see scripts/edge-dev-server.mjs).
+    export EDGE_NPM
+    start_server node scripts/edge-dev-server.mjs --ip 127.0.0.1 --port "$EDGE_PORT" \
       --var "CORE_URL:$core_url" --var "EDGE_JWT_PUBLIC_KEY:$key" --var "EDGE_SECRET:$EDGESHOP_EDGE_SECRET" \
       --var "ADMISSION_KEY:$admission" --var "EDGE_RATE_LIMIT_PER_IP:0" \
-      --persist-to "$scratch/wrangler" --show-interactive-dev-session=false
+      --persist-to "$scratch/wrangler"
     ;;
   spin)
     SPIN_VARIABLE_CORE_URL="$core_url" SPIN_VARIABLE_EDGE_JWT_PUBLIC_KEY="$key" \
@@ -85,6 +89,7 @@ wait_for_url "$edge_url/api/cart"
 say "the sale: $BUYERS buyers, $UNITS units, edge $EDGE at $edge_url"
 "$bin/edgeshop-loadtest" flash-sale --edge "$edge_url" --core "$core_url" \
   --buyers-file "$scratch/buyers.csv" --units "$UNITS" \
-  --admission-rate "${LOADTEST_ADMISSION_RATE:-600000}" --token-ttl "${LOADTEST_TOKEN_TTL:-20}" \
-  --start-in "${LOADTEST_START_IN:-20}" --concurrency "${LOADTEST_CONCURRENCY:-512}" \
+  --admission-rate "${LOADTEST_ADMISSION_RATE:-30000}" --token-ttl "${LOADTEST_TOKEN_TTL:-20}" \
+  --start-in "${LOADTEST_START_IN:-90}" --late-window "${LOADTEST_LATE_WINDOW:-30}" \
+  --concurrency "${LOADTEST_CONCURRENCY:-256}" \
   --out bench-results/flash-sale "$@"
