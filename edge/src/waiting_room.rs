@@ -193,26 +193,33 @@ pub async fn join_json(
 ) -> Result<Response, EdgeError> {
     let sale = FlashSaleId::parse(sale)?;
     let answer = forward::to_core(host, config, request).await?;
-    let Ok(Some(claims)) = owner::buyer(request, config, host.now().timestamp()) else {
-        return Ok(answer);
-    };
     if answer.status != 200 {
         return Ok(answer);
     }
-    let Ok(mut joined) = serde_json::from_slice::<serde_json::Value>(&answer.body) else {
-        return Ok(answer);
-    };
-    let Some(ticket) = joined["ticket"].as_str().map(str::to_owned) else {
-        return Ok(answer);
-    };
-    let Ok(standing) = status(host, config, sale, &ticket, claims.sub).await else {
-        return Ok(answer);
-    };
-    let Ok(standing) = serde_json::to_value(standing) else {
-        return Ok(answer);
-    };
-    joined["status"] = standing;
-    Ok(Response::json(200, &joined).with_header("cache-control", "private, no-store"))
+    Ok(
+        match with_standing(host, config, request, sale, &answer).await {
+            Some(joined) => {
+                Response::json(200, &joined).with_header("cache-control", "private, no-store")
+            }
+            None => answer,
+        },
+    )
+}
+
+/// The core's join answer with the ticket's `status` added, if it can be had.
+async fn with_standing(
+    host: &impl Host,
+    config: &EdgeConfig,
+    request: &Request,
+    sale: FlashSaleId,
+    answer: &Response,
+) -> Option<serde_json::Value> {
+    let claims = owner::buyer(request, config, host.now().timestamp()).ok()??;
+    let mut joined: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
+    let ticket = joined["ticket"].as_str()?.to_owned();
+    let standing = status(host, config, sale, &ticket, claims.sub).await.ok()?;
+    joined["status"] = serde_json::to_value(standing).ok()?;
+    Some(joined)
 }
 
 /// `GET /api/flash-sales/{id}/status`.
