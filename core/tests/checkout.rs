@@ -557,3 +557,26 @@ async fn the_pay_bodys_idempotency_key_counts_like_the_header(db: sqlx::PgPool) 
     assert_eq!(again.json, first.json);
     assert_eq!(shop.gateway.captures().await, 1);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn paying_names_the_cart_the_checkout_came_from_and_only_then(db: sqlx::PgPool) {
+    let shop = shop(db, 900, Duration::from_secs(5)).await;
+    let cart = "cart_0123456789abcdef0123456789abcdef";
+    let from_cart = shop
+        .app
+        .post("/api/checkout/initiate")
+        .bearer(&shop.buyer.token)
+        .json(&json!({"cartId": cart, "items": drizzle(&shop.catalog, 1), "shippingAddressId": shop.address}))
+        .send()
+        .await;
+    from_cart.expect(StatusCode::CREATED);
+    let from_cart = from_cart.json["checkoutId"].as_str().unwrap().to_owned();
+    let paid = shop.pay(&from_cart, "tok_visa", "pay-cart").await;
+    paid.expect(StatusCode::OK);
+    assert_eq!(paid.json["cartId"], cart);
+
+    let direct = shop.started(drizzle(&shop.catalog, 1)).await;
+    let paid = shop.pay(&direct, "tok_visa", "pay-direct").await;
+    paid.expect(StatusCode::OK);
+    assert!(paid.json.get("cartId").is_none(), "{}", paid.json);
+}

@@ -4,7 +4,7 @@
 //!
 //! `POST /api/flash-sales/{id}/buy` is a flash sale's "buy now": one unit of the sale's item,
 //! checked out with the waiting room's admission without going through the cart. The line
-//! comes from the sale, still not from the client. In a sale's first seconds every admitted
+//! comes from the sale, still not from the client, and paying it touches no cart. In a sale's first seconds every admitted
 //! buyer checks out at once, and the cart's reads and writes (and its snapshot to the core)
 //! would cost more than the checkout itself.
 
@@ -177,7 +177,10 @@ pub async fn pay(
     if answer.is_success()
         && let Ok(paid) = serde_json::from_slice::<PayResponse>(&answer.body)
         && paid.payment_status == PaymentStatus::Captured
+        && paid.cart_id.is_some()
     {
+        // Only a checkout from a cart left lines to take out: a buy-now one has none to look
+        // for, and under load every store lookup costs (a Durable Object per key on Workers).
         // The buyer has paid: an error tidying the cart must not turn that into an error
         // page. The lines then stay in the cart, where the buyer sees and can remove them.
         let _ = take_paid_lines(host, config, &checkout).await;

@@ -18,6 +18,7 @@ pub struct MemoryHost {
     now: RefCell<DateTime<Utc>>,
     cache: RefCell<HashMap<String, Expiring>>,
     kv: RefCell<HashMap<String, Vec<u8>>>,
+    kv_reads: RefCell<Vec<String>>,
     config: HashMap<String, String>,
     core: RefCell<CoreAnswer>,
     core_calls: RefCell<Vec<CoreRequest>>,
@@ -31,6 +32,7 @@ impl MemoryHost {
             now: RefCell::new(now),
             cache: RefCell::default(),
             kv: RefCell::default(),
+            kv_reads: RefCell::default(),
             config: config
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -65,6 +67,11 @@ impl MemoryHost {
         self.background_calls.borrow().clone()
     }
 
+    /// Every key the edge looked up in the key-value store, oldest first.
+    pub fn kv_reads(&self) -> Vec<String> {
+        self.kv_reads.borrow().clone()
+    }
+
     pub fn kv_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self.kv.borrow().keys().cloned().collect();
         keys.sort();
@@ -91,6 +98,7 @@ impl Host for MemoryHost {
     }
 
     async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, HostError> {
+        self.kv_reads.borrow_mut().push(key.to_owned());
         Ok(self.kv.borrow().get(key).cloned())
     }
 

@@ -283,6 +283,33 @@ fn buy_now_checks_out_one_unit_of_the_sales_item_without_the_cart() {
 }
 
 #[test]
+fn paying_for_a_buy_now_looks_for_no_cart_to_tidy() {
+    let edge = Edge::new();
+    let bought = buy_now(
+        &edge,
+        Some(BUYER),
+        r#"{"shippingAddressId": 3, "admissionToken": "adm.signed"}"#,
+    );
+    assert_eq!(bought.status, 201);
+    let paid = edge.send(
+        Request::new(
+            Method::Post,
+            &format!("/api/checkout/{}/pay", support::CHECKOUT),
+        )
+        .with_header("authorization", &format!("Bearer {}", edge.token(BUYER)))
+        .with_header("idempotency-key", "pay-1")
+        .with_body(r#"{"paymentMethod": "CARD", "paymentToken": "tok_visa"}"#),
+    );
+    assert_eq!(paid.status, 200, "{}", String::from_utf8_lossy(&paid.body));
+    assert_eq!(json(&paid)["paymentStatus"], "CAPTURED");
+    assert_eq!(
+        edge.host.kv_reads(),
+        Vec::<String>::new(),
+        "the core said the checkout had no cart"
+    );
+}
+
+#[test]
 fn buy_now_wants_a_buyer_an_admission_and_no_lines_of_the_clients() {
     let edge = Edge::new();
     let guest = buy_now(

@@ -433,6 +433,7 @@ fn response(
         payment_status,
         total: with_minor_units(record.total_amount, currency),
         currency,
+        cart_id: record.cart(),
     })
 }
 

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use shared_model::api::checkout::{CheckoutLine, PaymentAttempt};
-use shared_model::ids::{CheckoutId, OrderId, PaymentId, ProductId, SagaId, UserId, VariantId};
+use shared_model::ids::{
+    CartId, CheckoutId, OrderId, PaymentId, ProductId, SagaId, UserId, VariantId,
+};
 use shared_model::order::{PaymentStatus, SagaStep, SagaStepStatus};
 use sqlx::{PgConnection, QueryBuilder};
 
@@ -143,6 +145,15 @@ impl CheckoutRecord {
 
     pub fn user(&self) -> UserId {
         UserId::new(self.user_id)
+    }
+
+    /// The cart the checkout was started from, as `initiate` recorded it in the saga.
+    pub fn cart(&self) -> Option<CartId> {
+        self.payload
+            .0
+            .get("cartId")
+            .and_then(|cart| cart.as_str())
+            .and_then(|cart| CartId::parse(cart).ok())
     }
 
     pub fn completed(&self, step: shared_model::order::SagaStep) -> bool {

@@ -25,8 +25,8 @@ use shared_model::auth::{Claims, Role, sign};
 use shared_model::catalog::ProductStatus;
 use shared_model::flash_sale::{AdmissionCursor, AdmissionKey, Place, QueueTicket};
 use shared_model::ids::{
-    CategoryId, CheckoutId, FlashSaleId, OrderId, ProductId, SagaId, SellerId, SessionId, UserId,
-    VariantId,
+    CartId, CategoryId, CheckoutId, FlashSaleId, OrderId, ProductId, SagaId, SellerId, SessionId,
+    UserId, VariantId,
 };
 use shared_model::order::{CheckoutStatus, OrderNumber, OrderStatus, PaymentStatus};
 
@@ -152,6 +152,8 @@ impl Edge {
         let cursor = Rc::new(RefCell::new(cursor()));
         let (served, up, key) = (catalog.clone(), core_up.clone(), signing_key.clone());
         let published = cursor.clone();
+        // The cart the last checkout came from, which paying it names (as the core does).
+        let checked_out: Rc<RefCell<Option<CartId>>> = Rc::default();
         host.set_core(move |request| {
             if !*up.borrow() {
                 return Err(HostError::Unreachable("connection refused".into()));
@@ -160,7 +162,7 @@ impl Edge {
             if let Some(answer) = flash_sale_core(path, &published) {
                 return Ok(answer);
             }
-            Ok(scripted_core(request, path, &served, &key))
+            Ok(scripted_core(request, path, &served, &key, &checked_out))
         });
         Edge {
             host,
@@ -226,6 +228,7 @@ fn scripted_core(
     path: &str,
     catalog: &Catalog,
     key: &SigningKey,
+    checked_out: &RefCell<Option<CartId>>,
 ) -> Response {
     let path = path.split_once('?').map_or(path, |(path, _)| path);
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -279,6 +282,7 @@ fn scripted_core(
                     );
                 }
             };
+            checked_out.replace(sent.cart_id.clone());
             Response::json(201, &checkout_view(&sent, catalog))
         }
         ["api", "users", "me", "addresses"] => Response::json(
@@ -328,6 +332,7 @@ fn scripted_core(
                     payment_status: PaymentStatus::Captured,
                     total: Decimal::ONE,
                     currency: Currency::USD,
+                    cart_id: checked_out.borrow().clone(),
                 },
             )
         }

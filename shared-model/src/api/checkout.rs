@@ -181,4 +181,9 @@ pub struct PayResponse {
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "223.97"))]
     pub total: Decimal,
     pub currency: Currency,
+    /// The cart the checkout's lines came from; none for a checkout of lines sent directly
+    /// (a flash sale's buy-now). The edge takes paid lines out of that cart, and needs to
+    /// look for them only when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cart_id: Option<CartId>,
 }
