@@ -14,9 +14,17 @@ _edge_cargo_install() { # crate version binary
   if [ -x "$EDGE_TOOLS/bin/$binary" ] && "$EDGE_TOOLS/bin/$binary" --version 2>/dev/null | grep -q "$version"; then
     return 0
   fi
-  echo "[edgeshop] installing $crate $version (once; cached in $EDGE_TOOLS) ..." >&2
-  CARGO_TARGET_DIR="$HOME/.cache/edgeshop/tool-build" \
-    cargo install "$crate" --version "=$version" --root "$EDGE_TOOLS" "${@:4}"
+  # One install at a time: two scripts installing at once share the build directory, and
+  # one's copy of a binary fails when the other replaces it.
+  (
+    flock 9
+    if [ -x "$EDGE_TOOLS/bin/$binary" ] && "$EDGE_TOOLS/bin/$binary" --version 2>/dev/null | grep -q "$version"; then
+      exit 0
+    fi
+    echo "[edgeshop] installing $crate $version (once; cached in $EDGE_TOOLS) ..." >&2
+    CARGO_TARGET_DIR="$HOME/.cache/edgeshop/tool-build" \
+      cargo install "$crate" --version "=$version" --root "$EDGE_TOOLS" "${@:4}"
+  ) 9>"$EDGE_TOOLS/.install.lock"
 }
 
 ensure_edge_toolchain() {
