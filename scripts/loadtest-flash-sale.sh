@@ -7,6 +7,9 @@
 #   ./scripts/loadtest-flash-sale.sh                       # 100,000 buyers, 10,000 units
 #   LOADTEST_BUYERS=5000 LOADTEST_UNITS=500 ./scripts/loadtest-flash-sale.sh
 #
+# With the Worker (the default), buyers talk to the runtime `wrangler dev` starts, past its
+# reload proxy (LOADTEST_EDGE_ENTRY=proxy: through it).
+#
 # Every simulated buyer comes from 127.0.0.1, so the per-address limits are turned off (the
 # per-buyer one and the cap on checkouts in flight stay on), and the admission rate is raised
 # (30,000 a minute) above what this machine can check out, so that the system, not the rate,
@@ -69,12 +72,20 @@ admission=$(cat "$EDGESHOP_ADMISSION_KEY_FILE")
 edge_url="http://127.0.0.1:$EDGE_PORT"
 case "$EDGE" in
   workers)
-    # wrangler's dev server without its DevTools inspector (see scripts/edge-dev-server.mjs).
+    # wrangler's dev server without its DevTools inspector; buyers go to the Worker's runtime
+    # directly, not through the dev server's reload proxy, unless LOADTEST_EDGE_ENTRY=proxy
+    # (see scripts/edge-dev-server.mjs).
     export EDGE_NPM
     start_server node scripts/edge-dev-server.mjs --ip 127.0.0.1 --port "$EDGE_PORT" \
       --var "CORE_URL:$core_url" --var "EDGE_JWT_PUBLIC_KEY:$key" --var "EDGE_SECRET:$EDGESHOP_EDGE_SECRET" \
       --var "ADMISSION_KEY:$admission" --var "EDGE_RATE_LIMIT_PER_IP:0" \
-      --persist-to "$scratch/wrangler"
+      --persist-to "$scratch/wrangler" --runtime-url-file "$scratch/edge-runtime-url"
+    wait_for_url "$edge_url/api/cart"
+    case "${LOADTEST_EDGE_ENTRY:-runtime}" in
+      runtime) edge_url=$(cat "$scratch/edge-runtime-url") ;;
+      proxy) ;;
+      *) say "LOADTEST_EDGE_ENTRY must be runtime or proxy"; exit 1 ;;
+    esac
     ;;
   spin)
     SPIN_VARIABLE_CORE_URL="$core_url" SPIN_VARIABLE_EDGE_JWT_PUBLIC_KEY="$key" \

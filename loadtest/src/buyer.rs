@@ -143,10 +143,14 @@ impl Journey {
         let result = match answer {
             Ok(answer) => {
                 let status = answer.status().as_u16();
-                let body = answer.json().await.unwrap_or(Value::Null);
+                // A body that is not JSON (a runtime's own error page) is kept as text, so a
+                // report can say what it was.
+                let text = answer.text().await.unwrap_or_default();
+                let body = serde_json::from_str(&text)
+                    .unwrap_or_else(|_| Value::String(text.chars().take(200).collect()));
                 Ok((status, body))
             }
-            Err(err) => Err(format!("{}: {err}", step.name())),
+            Err(err) => Err(format!("{}: {}", step.name(), with_causes(&err))),
         };
         self.measurements.record(step, started);
         result
@@ -399,4 +403,17 @@ impl Journey {
         }
         Outcome::Done
     }
+}
+
+/// An error with what caused it ("error sending request" alone does not say whether the
+/// connection was refused, reset or timed out).
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
