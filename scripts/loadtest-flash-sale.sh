@@ -82,7 +82,10 @@ case "$EDGE" in
       --persist-to "$scratch/wrangler" --runtime-url-file "$scratch/edge-runtime-url"
     wait_for_url "$edge_url/api/cart"
     case "${LOADTEST_EDGE_ENTRY:-runtime}" in
-      runtime) edge_url=$(cat "$scratch/edge-runtime-url") ;;
+      runtime)
+        for _ in $(seq 1 60); do [ -s "$scratch/edge-runtime-url" ] && break; sleep 1; done
+        edge_url=$(cat "$scratch/edge-runtime-url")
+        ;;
       proxy) ;;
       *) say "LOADTEST_EDGE_ENTRY must be runtime or proxy"; exit 1 ;;
     esac

@@ -4,9 +4,9 @@
 //!
 //! `POST /api/flash-sales/{id}/buy` is a flash sale's "buy now": one unit of the sale's item,
 //! checked out with the waiting room's admission without going through the cart. The line
-//! comes from the sale, still not from the client, and paying it touches no cart. In a sale's first seconds every admitted
-//! buyer checks out at once, and the cart's reads and writes (and its snapshot to the core)
-//! would cost more than the checkout itself.
+//! comes from the sale, still not from the client, and paying it touches no cart. In a sale's
+//! first seconds every admitted buyer checks out at once, and the cart's reads and writes (and
+//! its snapshot to the core) would cost more than the checkout itself.
 
 use serde::{Deserialize, Serialize};
 use shared_model::api::checkout::{
