@@ -11,9 +11,6 @@ EDGESHOP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 _edge_cargo_install() { # crate version binary
   local crate=$1 version=$2 binary=$3
-  if [ -x "$EDGE_TOOLS/bin/$binary" ] && "$EDGE_TOOLS/bin/$binary" --version 2>/dev/null | grep -q "$version"; then
-    return 0
-  fi
   # One install at a time: two scripts installing at once share the build directory, and
   # one's copy of a binary fails when the other replaces it.
   (

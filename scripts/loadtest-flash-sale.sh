@@ -80,10 +80,11 @@ case "$EDGE" in
       --var "CORE_URL:$core_url" --var "EDGE_JWT_PUBLIC_KEY:$key" --var "EDGE_SECRET:$EDGESHOP_EDGE_SECRET" \
       --var "ADMISSION_KEY:$admission" --var "EDGE_RATE_LIMIT_PER_IP:0" \
       --persist-to "$scratch/wrangler" --runtime-url-file "$scratch/edge-runtime-url"
-    wait_for_url "$edge_url/api/cart"
     case "${LOADTEST_EDGE_ENTRY:-runtime}" in
       runtime)
-        for _ in $(seq 1 60); do [ -s "$scratch/edge-runtime-url" ] && break; sleep 1; done
+        # Written once the Worker is loaded (wrangler builds it first).
+        for _ in $(seq 1 300); do [ -s "$scratch/edge-runtime-url" ] && break; sleep 1; done
+        [ -s "$scratch/edge-runtime-url" ] || { say "the edge did not start:"; tail -50 "$SERVERS_LOG"; exit 1; }
         edge_url=$(cat "$scratch/edge-runtime-url")
         ;;
       proxy) ;;

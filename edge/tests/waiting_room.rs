@@ -230,6 +230,9 @@ fn the_waiting_room_page_joins_waits_and_sends_the_admitted_to_checkout() {
     );
 }
 
+/// A buy-now body with an admission (the scripted core takes any).
+const ADMITTED: &str = r#"{"shippingAddressId": 3, "admissionToken": "adm.signed"}"#;
+
 fn buy_now(edge: &Edge, user: Option<i64>, body: &str) -> edgeshop_edge::Response {
     let request = Request::new(Method::Post, &format!("/api/flash-sales/{SALE}/buy"))
         .with_header("idempotency-key", "buy-1")
@@ -243,11 +246,7 @@ fn buy_now(edge: &Edge, user: Option<i64>, body: &str) -> edgeshop_edge::Respons
 #[test]
 fn buy_now_checks_out_one_unit_of_the_sales_item_without_the_cart() {
     let edge = Edge::new();
-    let answer = buy_now(
-        &edge,
-        Some(BUYER),
-        r#"{"shippingAddressId": 3, "admissionToken": "adm.signed"}"#,
-    );
+    let answer = buy_now(&edge, Some(BUYER), ADMITTED);
     assert_eq!(
         answer.status,
         201,
@@ -285,11 +284,7 @@ fn buy_now_checks_out_one_unit_of_the_sales_item_without_the_cart() {
 #[test]
 fn paying_for_a_buy_now_looks_for_no_cart_to_tidy() {
     let edge = Edge::new();
-    let bought = buy_now(
-        &edge,
-        Some(BUYER),
-        r#"{"shippingAddressId": 3, "admissionToken": "adm.signed"}"#,
-    );
+    let bought = buy_now(&edge, Some(BUYER), ADMITTED);
     assert_eq!(bought.status, 201);
     let paid = edge.send(
         Request::new(
