@@ -19,6 +19,7 @@ pub mod money;
 pub mod order;
 pub mod pricing;
 pub mod users;
+pub mod verified_tokens;
 
 pub use error::ModelError;
 pub use money::{Currency, Money};

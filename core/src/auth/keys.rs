@@ -3,9 +3,8 @@
 //! Only the core holds the private key; the public half is published at
 //! `/.well-known/jwks.json` (and written next to a development key) for the edge to verify with.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -15,6 +14,7 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use shared_model::ModelError;
 use shared_model::auth::{self, Claims};
+use shared_model::verified_tokens::VerifiedTokens;
 
 use crate::config::{Environment, KeySource};
 
@@ -25,34 +25,8 @@ pub struct TokenKeys {
     verified: Arc<VerifiedTokens>,
 }
 
-/// Tokens whose signature already checked out. A signed-in buyer sends the same token with
-/// every request, and its Ed25519 check was the core's largest CPU cost per checkout request
-/// after the database. Keyed by the whole token (the same bytes verify the same way); the
-/// times are checked again on every use. Sessions are still checked by the guard.
-#[derive(Default)]
-struct VerifiedTokens(Mutex<HashMap<String, Claims>>);
-
-/// Tokens remembered at most; when full, expired ones go, then all (they verify again).
+/// Tokens remembered at most (about 150 bytes each).
 const VERIFIED_TOKENS_CAP: usize = 50_000;
-
-impl VerifiedTokens {
-    fn get(&self, token: &str) -> Option<Claims> {
-        self.0.lock().ok()?.get(token).cloned()
-    }
-
-    fn remember(&self, token: &str, claims: &Claims, now_unix: i64) {
-        let Ok(mut tokens) = self.0.lock() else {
-            return;
-        };
-        if tokens.len() >= VERIFIED_TOKENS_CAP {
-            tokens.retain(|_, c| c.exp > now_unix);
-            if tokens.len() >= VERIFIED_TOKENS_CAP {
-                tokens.clear();
-            }
-        }
-        tokens.insert(token.to_owned(), claims.clone());
-    }
-}
 
 impl TokenKeys {
     pub fn from_signing_key(signing: SigningKey) -> Self {
@@ -60,7 +34,7 @@ impl TokenKeys {
         TokenKeys {
             signing,
             verifying,
-            verified: Arc::default(),
+            verified: Arc::new(VerifiedTokens::new(VERIFIED_TOKENS_CAP)),
         }
     }
 
@@ -118,14 +92,10 @@ impl TokenKeys {
         auth::sign(claims, &self.signing)
     }
 
+    /// Verifies an access token; its signature is checked once (see [`VerifiedTokens`]).
+    /// Sessions are still checked by the guard.
     pub fn verify(&self, token: &str, now_unix: i64) -> Result<Claims, ModelError> {
-        if let Some(claims) = self.verified.get(token) {
-            auth::check_times(&claims, now_unix)?;
-            return Ok(claims);
-        }
-        let claims = auth::verify(token, &self.verifying, now_unix)?;
-        self.verified.remember(token, &claims, now_unix);
-        Ok(claims)
+        self.verified.verify(token, &self.verifying, now_unix)
     }
 
     pub fn verifying_key(&self) -> &VerifyingKey {

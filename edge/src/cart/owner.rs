@@ -1,8 +1,11 @@
 //! Whose cart a request is about: a signed-in buyer's (told by verifying the core's token here,
 //! without asking the core) or a guest's (by `X-Cart-Id`, else the `cart_id` cookie).
 
-use shared_model::auth::{self, Claims};
+use std::sync::LazyLock;
+
+use shared_model::auth::Claims;
 use shared_model::ids::{CartId, UserId};
+use shared_model::verified_tokens::VerifiedTokens;
 
 use crate::config::EdgeConfig;
 use crate::error::EdgeError;
@@ -28,6 +31,10 @@ fn session_cookie(request: &Request) -> Option<&str> {
     request.cookie(SESSION_COOKIE).filter(|t| !t.is_empty())
 }
 
+/// Tokens this isolate has verified: a buyer polling the waiting room sends the same token
+/// every few seconds. 50,000 tokens take about 10 MB of the isolate's memory.
+static VERIFIED: LazyLock<VerifiedTokens> = LazyLock::new(|| VerifiedTokens::new(50_000));
+
 /// The buyer's verified claims, `None` for a guest. A bearer token that does not verify is
 /// refused: a forged or expired token never falls back to being a guest. A session cookie
 /// that no longer verifies (expired) only means the pages' buyer is signed out.
@@ -37,12 +44,13 @@ pub fn buyer(
     now_unix: i64,
 ) -> Result<Option<Claims>, EdgeError> {
     if let Some(token) = request.bearer() {
-        return auth::verify(token, &config.jwt_key, now_unix)
+        return VERIFIED
+            .verify(token, &config.jwt_key, now_unix)
             .map(Some)
             .map_err(EdgeError::from);
     }
     Ok(session_cookie(request)
-        .and_then(|token| auth::verify(token, &config.jwt_key, now_unix).ok()))
+        .and_then(|token| VERIFIED.verify(token, &config.jwt_key, now_unix).ok()))
 }
 
 /// The guest cart id the request names, if any; a malformed one is refused.
