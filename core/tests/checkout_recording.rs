@@ -10,13 +10,15 @@ use chrono::{SubsecRound, Utc};
 use edgeshop_core::checkout::recording::Recorder;
 use edgeshop_core::checkout::saga_log::NewSaga;
 use edgeshop_core::checkout::store::{self, NewCheckout};
+use edgeshop_core::error::ApiError;
+use edgeshop_core::flash_sales::store::{self as claims, ClaimRecord};
 use edgeshop_core::orders::store::{NewOrder, NewOrderItem};
 use edgeshop_core::outbox::{self, Queued};
 use futures_util::future::join_all;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use shared_model::events::{CheckoutInitiated, CheckoutItem};
-use shared_model::ids::{AddressId, CheckoutId, ProductId, SagaId, UserId};
+use shared_model::ids::{AddressId, CheckoutId, FlashSaleId, ProductId, SagaId, UserId};
 use shared_model::order::OrderNumber;
 use sqlx::PgPool;
 use support::shop::{Shop, illinois};
@@ -101,6 +103,7 @@ async fn new_checkout(shop: &Shop, quantity: i32) -> NewCheckout {
             reserved: json!({ "items": [{ "quantity": quantity }] }),
         },
         events,
+        claim: None,
     }
 }
 
@@ -217,4 +220,117 @@ async fn a_batch_that_fails_is_written_one_checkout_at_a_time(db: PgPool) {
     started.sort();
     started.dedup();
     assert_eq!(started.len(), 5, "each was written in its own transaction");
+}
+
+/// A flash sale of drizzles, for claims to name.
+async fn drizzle_sale(shop: &Shop) -> FlashSaleId {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO flash_sales (product_id, units, sale_price, starts_at)
+         VALUES ($1, 10, 9.99, now()) RETURNING flash_sale_id",
+    )
+    .bind(shop.catalog.drizzle)
+    .fetch_one(&shop.app.db)
+    .await
+    .unwrap();
+    FlashSaleId::new(id)
+}
+
+/// A flash-sale checkout holding `token`.
+async fn claiming(shop: &Shop, sale: FlashSaleId, token: i32) -> NewCheckout {
+    let mut checkout = new_checkout(shop, 1).await;
+    checkout.claim = Some(ClaimRecord {
+        sale,
+        tokens: vec![token],
+        saga: checkout.saga.saga,
+        checkout: checkout.saga.checkout.0,
+        user: shop.buyer.user_id,
+        admission: uuid::Uuid::new_v4(),
+        expires_at: checkout.saga.expires_at,
+        per_buyer_limit: 100,
+    });
+    checkout
+}
+
+/// When the claim of `saga`'s checkout was written, if it was.
+async fn claimed_at(db: &PgPool, saga: SagaId) -> Option<chrono::DateTime<Utc>> {
+    sqlx::query_scalar("SELECT created_at FROM flash_sale_tokens WHERE saga_id = $1")
+        .bind(saga.0)
+        .fetch_optional(db)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn flash_sale_claims_are_written_with_their_checkouts_in_one_transaction(db: PgPool) {
+    let shop = shop(db.clone()).await;
+    let sale = drizzle_sale(&shop).await;
+    let recorder = Recorder::spawn(db.clone());
+    let mut checkouts = vec![new_checkout(&shop, 1).await];
+    for token in 0..5 {
+        checkouts.push(claiming(&shop, sale, token).await);
+    }
+    let sagas: Vec<SagaId> = checkouts.iter().map(|c| c.saga.saga).collect();
+    let answers = join_all(checkouts.into_iter().map(|c| recorder.record(c))).await;
+
+    let mut started = Vec::new();
+    for (n, (saga, answer)) in sagas.iter().zip(&answers).enumerate() {
+        assert!(answer.is_ok(), "checkout {n}: {answer:?}");
+        let (_, order_written) = written(&db, *saga).await;
+        started.push(order_written);
+        let claim_written = claimed_at(&db, *saga).await;
+        if n == 0 {
+            assert_eq!(claim_written, None, "a checkout of no sale claims nothing");
+        } else {
+            assert_eq!(
+                claim_written,
+                Some(order_written),
+                "claim {n} with its order"
+            );
+        }
+    }
+    started.dedup();
+    assert_eq!(started.len(), 1, "one transaction wrote them all");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_claim_the_record_refuses_fails_its_checkout_alone(db: PgPool) {
+    let shop = shop(db.clone()).await;
+    let sale = drizzle_sale(&shop).await;
+    let recorder = Recorder::spawn(db.clone());
+    // Token 3 is already held, as when Redis lost a claim and granted its token again.
+    let holder = claiming(&shop, sale, 3).await;
+    let mut conn = db.acquire().await.unwrap();
+    claims::record_claims(&mut conn, &[holder.claim.as_ref().unwrap()])
+        .await
+        .unwrap();
+    drop(conn);
+    let mut checkouts = Vec::new();
+    for token in 1..=5 {
+        checkouts.push(claiming(&shop, sale, token).await);
+    }
+    let sagas: Vec<SagaId> = checkouts.iter().map(|c| c.saga.saga).collect();
+    let answers = join_all(checkouts.into_iter().map(|c| recorder.record(c))).await;
+
+    for (saga, (token, answer)) in sagas.iter().zip((1..=5).zip(answers)) {
+        let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE saga_id = $1")
+            .bind(saga.0)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        if token == 3 {
+            match answer {
+                Err(ApiError::Detailed { code, .. }) => assert_eq!(code, "sold_out"),
+                other => panic!("the held token is refused as sold out: {other:?}"),
+            }
+            assert_eq!(orders, 0, "nothing of the refused checkout is written");
+            assert_eq!(claimed_at(&db, *saga).await, None);
+        } else {
+            assert!(answer.is_ok(), "token {token}: {answer:?}");
+            assert_eq!(orders, 1);
+            assert!(
+                claimed_at(&db, *saga).await.is_some(),
+                "token {token} claimed"
+            );
+        }
+    }
 }

@@ -222,10 +222,9 @@ pub async fn initiate(
             total: priced.line_total,
         })
         .collect();
-    // The order, its saga and their events in one statement, group-committed with other
-    // buyers' (`recording`), or in the claim's transaction for a flash-sale line. If it fails,
-    // a flash-sale claim is undone at once (other checkouts' leftovers are released by the
-    // expiry sweep).
+    // The order, its saga, their events and a flash-sale line's claim, group-committed with
+    // other buyers' (`recording`). If it fails, a flash-sale claim is undone at once (other
+    // checkouts' leftovers are released by the expiry sweep).
     let written = async {
         let reserved_items = reserved_items(state, saga, &lines, &allocations).await?;
         let initiated = CheckoutInitiated {
@@ -282,17 +281,9 @@ pub async fn initiate(
                 reserved: json!({ "items": reserved_items }),
             },
             events: events.into(),
+            claim: claim.as_ref().map(|c| c.record(saga, expires_at)),
         };
-        match &claim {
-            Some(claim) => {
-                let mut tx = state.db.begin().await?;
-                purchase::record(&mut tx, claim, saga, expires_at).await?;
-                let order = store::record_one(&mut *tx, &recorded).await?;
-                tx.commit().await?;
-                Ok(order)
-            }
-            None => state.recorder.record(recorded).await,
-        }
+        state.recorder.record(recorded).await
     }
     .await;
     let order = match written {

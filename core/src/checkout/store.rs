@@ -12,6 +12,7 @@ use sqlx::{PgConnection, QueryBuilder};
 
 use super::saga_log::{self, NewSaga};
 use crate::error::ApiError;
+use crate::flash_sales::store::ClaimRecord;
 use crate::orders::store::{self as orders, NewOrder};
 use crate::outbox::{self, Queued};
 
@@ -60,16 +61,19 @@ pub async fn purchasables(
 }
 
 /// A checkout whose stock is reserved, ready to be recorded: its PENDING order with the
-/// lines, its saga with RESERVE_INVENTORY done, and its first events.
+/// lines, its saga with RESERVE_INVENTORY done, its first events, and for a flash-sale line
+/// the purchase tokens it claimed.
 pub struct NewCheckout {
     pub order: NewOrder,
     pub saga: NewSaga,
     pub events: Vec<Queued>,
+    pub claim: Option<ClaimRecord>,
 }
 
 /// Records `checkouts` in one statement (one round trip, and one commit unless run in a
 /// transaction): the orders with their lines and history, the sagas with their step log, and
 /// the events, each checkout's in its own order. All or nothing. Answers each saga's order.
+/// Their flash-sale claims are not written here (see `recording`).
 pub async fn record_new<'c>(
     conn: impl sqlx::PgExecutor<'c>,
     checkouts: &[&NewCheckout],

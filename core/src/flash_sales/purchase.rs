@@ -11,7 +11,7 @@ use shared_model::ids::{CheckoutId, FlashSaleId, ProductId, SagaId, UserId, Vari
 
 use super::pool::{self, ClaimOutcome, ClaimRequest, SaleKeys};
 use super::sales;
-use super::store::{self, ClaimRecord, RecordRefused, SaleRow};
+use super::store::{ClaimRecord, RecordRefused, SaleRow};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -162,7 +162,7 @@ pub async fn claim(
 }
 
 impl Claim {
-    /// The record of this claim, for the checkout's transaction.
+    /// The record of this claim, written with the checkout (`checkout::recording`).
     pub fn record(&self, saga: SagaId, expires_at: DateTime<Utc>) -> ClaimRecord {
         ClaimRecord {
             sale: self.sale,
@@ -195,18 +195,6 @@ pub fn refused(err: RecordRefused, per_buyer_limit: u32) -> ApiError {
         RecordRefused::Limit => limit_reached(per_buyer_limit),
         RecordRefused::Database(e) => e.into(),
     }
-}
-
-/// Writes the claim in the checkout's transaction.
-pub async fn record(
-    conn: &mut sqlx::PgConnection,
-    claim: &Claim,
-    saga: SagaId,
-    expires_at: DateTime<Utc>,
-) -> ApiResult<()> {
-    store::record_claim(conn, &claim.record(saga, expires_at))
-        .await
-        .map_err(|e| refused(e, claim.per_buyer_limit))
 }
 
 /// Every unit is sold: nothing will come back.

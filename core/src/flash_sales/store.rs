@@ -254,22 +254,39 @@ pub enum RecordRefused {
     Database(#[from] sqlx::Error),
 }
 
-pub async fn record_claim(
+/// Writes `claims` (one statement for all their tokens), then counts each of their buyers'
+/// holdings again. Run in the checkouts' transaction: a refusal leaves it to be rolled back.
+pub async fn record_claims(
     conn: &mut PgConnection,
-    claim: &ClaimRecord,
+    claims: &[&ClaimRecord],
 ) -> Result<(), RecordRefused> {
+    let tokens = claims
+        .iter()
+        .flat_map(|c| c.tokens.iter().map(move |t| (*c, *t)));
+    let (mut sales, mut numbers, mut sagas, mut checkouts, mut users, mut admissions, mut expiries) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (claim, token) in tokens {
+        sales.push(claim.sale.get());
+        numbers.push(token);
+        sagas.push(claim.saga.0);
+        checkouts.push(claim.checkout);
+        users.push(claim.user);
+        admissions.push(claim.admission);
+        expiries.push(claim.expires_at);
+    }
     let inserted = sqlx::query(
         "INSERT INTO flash_sale_tokens
                 (flash_sale_id, token, saga_id, checkout_id, user_id, admission_id, expires_at)
-         SELECT $1, token, $3, $4, $5, $6, $7 FROM unnest($2::INT[]) AS token",
+         SELECT * FROM unnest($1::BIGINT[], $2::INT[], $3::UUID[], $4::UUID[], $5::BIGINT[],
+                              $6::UUID[], $7::TIMESTAMPTZ[])",
     )
-    .bind(claim.sale.get())
-    .bind(&claim.tokens)
-    .bind(claim.saga.0)
-    .bind(claim.checkout)
-    .bind(claim.user)
-    .bind(claim.admission)
-    .bind(claim.expires_at)
+    .bind(&sales)
+    .bind(&numbers)
+    .bind(&sagas)
+    .bind(&checkouts)
+    .bind(&users)
+    .bind(&admissions)
+    .bind(&expiries)
     .execute(&mut *conn)
     .await;
     match inserted {
@@ -278,15 +295,26 @@ pub async fn record_claim(
         }
         other => other?,
     };
-    let holding: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM flash_sale_tokens
-          WHERE flash_sale_id = $1 AND user_id = $2 AND status IN ('CLAIMED', 'SOLD')",
+    // Each buyer once, with the sale's limit; two claims of one buyer in `claims` count both.
+    let mut buyers: Vec<(i64, i64, i64)> = claims
+        .iter()
+        .map(|c| (c.sale.get(), c.user, i64::from(c.per_buyer_limit)))
+        .collect();
+    buyers.sort_unstable();
+    buyers.dedup();
+    let over_limit: bool = sqlx::query_scalar(
+        "SELECT EXISTS (
+            SELECT 1 FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[]) AS b (sale, buyer, max)
+             WHERE (SELECT count(*) FROM flash_sale_tokens t
+                     WHERE t.flash_sale_id = b.sale AND t.user_id = b.buyer
+                       AND t.status IN ('CLAIMED', 'SOLD')) > b.max)",
     )
-    .bind(claim.sale.get())
-    .bind(claim.user)
+    .bind(buyers.iter().map(|b| b.0).collect::<Vec<_>>())
+    .bind(buyers.iter().map(|b| b.1).collect::<Vec<_>>())
+    .bind(buyers.iter().map(|b| b.2).collect::<Vec<_>>())
     .fetch_one(&mut *conn)
     .await?;
-    if holding > i64::from(claim.per_buyer_limit) {
+    if over_limit {
         return Err(RecordRefused::Limit);
     }
     Ok(())
