@@ -48,6 +48,9 @@ pub struct Report {
     pub first_unexpected_answer: Option<String>,
     /// From the start to the last unit's payment, when every unit sold.
     pub time_to_sell_out_seconds: Option<f64>,
+    /// From the start to the payment that sold 99 % of the units: the sale without its tail
+    /// (units of declined buyers come back only when their hold lapses).
+    pub time_to_sell_99_percent_seconds: Option<f64>,
     pub orders_per_second: Option<f64>,
     /// `initiate` and `pay` together.
     pub checkout_p50_ms: f64,
@@ -111,6 +114,13 @@ pub fn build(
                 .map(|ms| ms.max(1) as f64 / 1000.0)
         })
         .flatten();
+    let mut bought: Vec<i64> = milestones.iter().filter_map(|m| m.bought_ms).collect();
+    bought.sort_unstable();
+    let ninety_nine = (u64::from(args.units) * 99).div_ceil(100) as usize;
+    let sell_99 = ninety_nine
+        .checked_sub(1)
+        .and_then(|i| bought.get(i))
+        .map(|ms| (*ms).max(1) as f64 / 1000.0);
     Report {
         sale: sale.id.clone(),
         buyers: milestones.len(),
@@ -137,6 +147,7 @@ pub fn build(
             .load(std::sync::atomic::Ordering::Relaxed),
         first_unexpected_answer: measurements.first_error.lock().ok().and_then(|e| e.clone()),
         time_to_sell_out_seconds: sell_out,
+        time_to_sell_99_percent_seconds: sell_99,
         orders_per_second: sell_out.map(|s| units_sold as f64 / s),
         checkout_p50_ms: ms(&checkout, 0.5),
         checkout_p99_ms: ms(&checkout, 0.99),
@@ -212,6 +223,7 @@ pub fn markdown(r: &Report) -> String {
          | admitted | {admitted} |\n| walked away after admission | {walked} |\n\
          | declined cards | {declined} |\n| \"sold out\" answers at checkout | {sold_out} |\n\
          | unexpected answers | {errors} |\n| time to sell out | {sell_out} s |\n\
+         | time to sell 99 % | {sell_99} s |\n\
          | orders per second | {ops} |\n| checkout p50 / p99 | {c50:.1} / {c99:.1} ms |\n\
          | status polls (answered at the edge) | {polls} |\n\
          | admission-cursor requests the core served | {cursor} |\n\
@@ -231,6 +243,7 @@ pub fn markdown(r: &Report) -> String {
         sold_out = r.sold_out_answers,
         errors = r.unexpected_answers,
         sell_out = opt(r.time_to_sell_out_seconds),
+        sell_99 = opt(r.time_to_sell_99_percent_seconds),
         ops = opt(r.orders_per_second),
         c50 = r.checkout_p50_ms,
         c99 = r.checkout_p99_ms,
