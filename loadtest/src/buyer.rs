@@ -67,6 +67,12 @@ pub struct Journey {
     measurements: Arc<Measurements>,
 }
 
+/// Times a request whose connection failed is sent again.
+const RESEND_FAILED_CONNECTIONS: u32 = 2;
+/// Sends of one request at most while the core says its first copy is still running.
+const RESEND_WHILE_IN_PROGRESS: u32 = 20;
+const RESEND_AFTER: Duration = Duration::from_millis(250);
+
 /// What a request answers once the run is over (not counted as an error).
 pub const STOPPED: &str = "the run stopped";
 
@@ -125,7 +131,11 @@ impl Journey {
         }
     }
 
-    /// One request through the edge, timed, within the run's concurrency.
+    /// One request through the edge, timed, within the run's concurrency. A request whose
+    /// connection failed (workerd resets some under load) is sent again, as a buyer's client
+    /// would, with the same Idempotency-Key; while the first copy is still running in the core,
+    /// the copy is told so (409) and asks again shortly. The time is the buyer's: from the
+    /// first send to the last answer.
     async fn send(
         &self,
         step: Step,
@@ -139,18 +149,44 @@ impl Journey {
             return Err(STOPPED.to_owned());
         }
         let started = Instant::now();
-        let answer = request.send().await;
-        let result = match answer {
-            Ok(answer) => {
-                let status = answer.status().as_u16();
-                // A body that is not JSON (a runtime's own error page) is kept as text, so a
-                // report can say what it was.
-                let text = answer.text().await.unwrap_or_default();
-                let body = serde_json::from_str(&text)
-                    .unwrap_or_else(|_| Value::String(text.chars().take(200).collect()));
-                Ok((status, body))
+        let mut current = request;
+        let mut resent = 0;
+        let result = loop {
+            let spare = current.try_clone();
+            let answer = match current.send().await {
+                Ok(answer) => {
+                    let status = answer.status().as_u16();
+                    // A body that is not JSON (a runtime's own error page) is kept as text, so
+                    // a report can say what it was.
+                    let text = answer.text().await.unwrap_or_default();
+                    let body = serde_json::from_str(&text)
+                        .unwrap_or_else(|_| Value::String(text.chars().take(200).collect()));
+                    Ok((status, body))
+                }
+                Err(err) => Err(format!("{}: {}", step.name(), with_causes(&err))),
+            };
+            let again = match &answer {
+                Err(_) => resent < RESEND_FAILED_CONNECTIONS,
+                Ok((409, body)) => {
+                    resent > 0
+                        && resent < RESEND_WHILE_IN_PROGRESS
+                        && body["error"]["code"] == "idempotency_key_in_progress"
+                }
+                Ok(_) => false,
+            };
+            match spare {
+                Some(spare) if again && !self.stopped() => {
+                    if answer.is_err() {
+                        self.measurements.resent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    resent += 1;
+                    if !self.pause(RESEND_AFTER).await {
+                        break Err(STOPPED.to_owned());
+                    }
+                    current = spare;
+                }
+                _ => break answer,
             }
-            Err(err) => Err(format!("{}: {}", step.name(), with_causes(&err))),
         };
         self.measurements.record(step, started);
         result

@@ -64,8 +64,10 @@ pub struct Measurements {
     pub abandoned: AtomicU32,
     pub sold_out_answers: AtomicU32,
     pub status_polls: AtomicU64,
-    /// Answers no buyer should get (5xx, unexpected 4xx, transport errors).
+    /// Answers no buyer should get (5xx, unexpected 4xx, transport errors left after resending).
     pub errors: AtomicU64,
+    /// Requests sent again because their connection failed.
+    pub resent: AtomicU64,
     pub first_error: Mutex<Option<String>>,
     samples: Mutex<Vec<Sample>>,
     milestones: Mutex<Vec<Milestones>>,
@@ -82,6 +84,7 @@ impl Measurements {
             sold_out_answers: AtomicU32::new(0),
             status_polls: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            resent: AtomicU64::new(0),
             first_error: Mutex::new(None),
             samples: Mutex::new(Vec::new()),
             milestones: Mutex::new(Vec::new()),

@@ -45,6 +45,8 @@ pub struct Report {
     pub declined: u32,
     pub sold_out_answers: u32,
     pub unexpected_answers: u64,
+    /// Requests the buyers' clients sent again because their connection failed.
+    pub resent_after_failed_connections: u64,
     pub first_unexpected_answer: Option<String>,
     /// From the start to the last unit's payment, when every unit sold.
     pub time_to_sell_out_seconds: Option<f64>,
@@ -145,6 +147,9 @@ pub fn build(
         unexpected_answers: measurements
             .errors
             .load(std::sync::atomic::Ordering::Relaxed),
+        resent_after_failed_connections: measurements
+            .resent
+            .load(std::sync::atomic::Ordering::Relaxed),
         first_unexpected_answer: measurements.first_error.lock().ok().and_then(|e| e.clone()),
         time_to_sell_out_seconds: sell_out,
         time_to_sell_99_percent_seconds: sell_99,
@@ -222,7 +227,8 @@ pub fn markdown(r: &Report) -> String {
          | orders buyers saw confirmed | {seen} |\n| **oversold** | **{oversold}** |\n\
          | admitted | {admitted} |\n| walked away after admission | {walked} |\n\
          | declined cards | {declined} |\n| \"sold out\" answers at checkout | {sold_out} |\n\
-         | unexpected answers | {errors} |\n| time to sell out | {sell_out} s |\n\
+         | unexpected answers | {errors} |\n\
+         | requests sent again after a failed connection | {resent} |\n| time to sell out | {sell_out} s |\n\
          | time to sell 99 % | {sell_99} s |\n\
          | orders per second | {ops} |\n| checkout p50 / p99 | {c50:.1} / {c99:.1} ms |\n\
          | status polls (answered at the edge) | {polls} |\n\
@@ -242,6 +248,7 @@ pub fn markdown(r: &Report) -> String {
         declined = r.declined,
         sold_out = r.sold_out_answers,
         errors = r.unexpected_answers,
+        resent = r.resent_after_failed_connections,
         sell_out = opt(r.time_to_sell_out_seconds),
         sell_99 = opt(r.time_to_sell_99_percent_seconds),
         ops = opt(r.orders_per_second),

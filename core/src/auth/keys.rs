@@ -25,7 +25,7 @@ pub struct TokenKeys {
     verified: Arc<VerifiedTokens>,
 }
 
-/// Tokens remembered at most (about 150 bytes each).
+/// Tokens remembered at most (about 200 bytes each).
 const VERIFIED_TOKENS_CAP: usize = 50_000;
 
 impl TokenKeys {
