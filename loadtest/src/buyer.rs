@@ -132,8 +132,9 @@ impl Journey {
     }
 
     /// One request through the edge, timed, within the run's concurrency. A request whose
-    /// connection failed (workerd resets some under load) is sent again, as a buyer's client
-    /// would, with the same Idempotency-Key; while the first copy is still running in the core,
+    /// connection failed or timed out (workerd resets some under load) is sent again, as a
+    /// buyer's client would, with the same Idempotency-Key (a join is one per buyer anyway; a
+    /// cart line, which carries no key, is not sent again); while the first copy is still running in the core,
     /// the copy is told so (409) and asks again shortly. The time is the buyer's: from the
     /// first send to the last answer.
     async fn send(
@@ -166,7 +167,7 @@ impl Journey {
                 Err(err) => Err(format!("{}: {}", step.name(), with_causes(&err))),
             };
             let again = match &answer {
-                Err(_) => resent < RESEND_FAILED_CONNECTIONS,
+                Err(_) => resent < RESEND_FAILED_CONNECTIONS && step != Step::Cart,
                 Ok((409, body)) => {
                     resent > 0
                         && resent < RESEND_WHILE_IN_PROGRESS
