@@ -137,6 +137,15 @@ async fn written(db: &PgPool, saga: SagaId) -> (Value, chrono::DateTime<Utc>) {
     .unwrap()
 }
 
+/// How many orders `saga` has (one once written, none if refused).
+async fn orders_of(db: &PgPool, saga: SagaId) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM orders WHERE saga_id = $1")
+        .bind(saga.0)
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn checkouts_recorded_together_are_each_recorded_as_one_alone(db: PgPool) {
     let shop = shop(db.clone()).await;
@@ -196,11 +205,7 @@ async fn a_batch_that_fails_is_written_one_checkout_at_a_time(db: PgPool) {
 
     let mut started = Vec::new();
     for (n, (saga, answer)) in sagas.iter().zip(&answers).enumerate() {
-        let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE saga_id = $1")
-            .bind(saga.0)
-            .fetch_one(&db)
-            .await
-            .unwrap();
+        let orders = orders_of(&db, *saga).await;
         if n == 3 {
             assert!(answer.is_err(), "the duplicate order number is refused");
             assert_eq!(orders, 0);
@@ -312,11 +317,7 @@ async fn a_claim_the_record_refuses_fails_its_checkout_alone(db: PgPool) {
     let answers = join_all(checkouts.into_iter().map(|c| recorder.record(c))).await;
 
     for (saga, (token, answer)) in sagas.iter().zip((1..=5).zip(answers)) {
-        let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE saga_id = $1")
-            .bind(saga.0)
-            .fetch_one(&db)
-            .await
-            .unwrap();
+        let orders = orders_of(&db, *saga).await;
         if token == 3 {
             match answer {
                 Err(ApiError::Detailed { code, .. }) => assert_eq!(code, "sold_out"),
