@@ -256,6 +256,43 @@ async fn an_admin_schedules_changes_and_cancels_a_sale(db: sqlx::PgPool) {
         .expect_error(StatusCode::NOT_FOUND, "flash_sale_not_found");
 }
 
+/// Buyers' reads of a sale (joining, the admission cursor, the public view) come from the
+/// in-process copy of current sales; a sale cancelled by another core process closes here
+/// within the copy's second.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_sale_another_process_cancels_closes_here_within_a_second(db: sqlx::PgPool) {
+    let shop = shop(db.clone()).await;
+    let app = &shop.app;
+    let admin = app.user(Role::Admin).await;
+    let in_a_minute = (Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+    let created = create_sale(
+        app,
+        &admin,
+        json!({"productId": shop.catalog.ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": in_a_minute}),
+    )
+    .await;
+    let id = created["flashSaleId"].as_str().unwrap().to_owned();
+    let join = || {
+        app.post(&format!("/api/flash-sales/{id}/queue"))
+            .bearer(&shop.buyer.token)
+            .send()
+    };
+    join().await.expect(StatusCode::OK);
+    assert_eq!(sale_view(app, &id).await["status"], "UPCOMING");
+
+    // Another process cancels it: straight in the record, this process is not told.
+    sqlx::query("UPDATE flash_sales SET status = 'CANCELLED' WHERE flash_sale_id = $1")
+        .bind(id.parse::<i64>().unwrap())
+        .execute(&db)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    join()
+        .await
+        .expect_error(StatusCode::CONFLICT, "sale_closed");
+    assert_eq!(sale_view(app, &id).await["status"], "CANCELLED");
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn admissions_are_checked_and_each_buys_once(db: sqlx::PgPool) {
     let shop = shop(db).await;

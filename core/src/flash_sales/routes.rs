@@ -109,7 +109,7 @@ async fn get_sale(
     State(state): State<AppState>,
     PathParam(id): PathParam<FlashSaleId>,
 ) -> ApiResult<impl IntoResponse> {
-    let row = sales::load(&state, id).await?;
+    let row = sales::load_for_buyers(&state, id).await?;
     let view = sales::view(&state, &row, Utc::now()).await?;
     Ok(([(header::CACHE_CONTROL, "public, max-age=1")], Json(view)))
 }
@@ -123,7 +123,7 @@ async fn get_admission(
     State(state): State<AppState>,
     PathParam(id): PathParam<FlashSaleId>,
 ) -> ApiResult<impl IntoResponse> {
-    let row = sales::load(&state, id).await?;
+    let row = sales::load_for_buyers(&state, id).await?;
     let cursor = queue::cursor(&state, &row, Utc::now()).await?;
     Ok(([(header::CACHE_CONTROL, "public, max-age=1")], Json(cursor)))
 }
@@ -141,7 +141,7 @@ async fn join_queue(
     user: CurrentUser,
     PathParam(id): PathParam<FlashSaleId>,
 ) -> ApiResult<Json<QueueJoined>> {
-    let row = sales::load(&state, id).await?;
+    let row = sales::load_for_buyers(&state, id).await?;
     Ok(Json(
         queue::join(&state, &row, user.user_id, Utc::now()).await?,
     ))
