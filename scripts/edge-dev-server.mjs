@@ -14,7 +14,11 @@
 // wrangler is the one scripts/edge-toolchain.sh installs (its node_modules in EDGE_NPM).
 //
 //   node scripts/edge-dev-server.mjs --port 8787 --persist-to DIR --var NAME:VALUE ...
-//        [--runtime-url-file FILE]
+//        [--runtime-url-file FILE] [--inspector-port PORT --inspector-url-file FILE]
+//
+// `--inspector-port` turns the inspector on; `--inspector-url-file` then gets the runtime's
+// own inspector (host:port), which scripts/profile-edge.mjs samples. The inspector costs the
+// throughput above, so profiles show shares, not speed.
 
 import { renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -27,6 +31,8 @@ let port = 8787;
 let hostname = "127.0.0.1";
 let persist = false;
 let runtimeUrlFile;
+let inspector = false;
+let inspectorUrlFile;
 const bindings = {};
 for (let i = 0; i < args.length; i++) {
   const value = args[i + 1];
@@ -35,6 +41,8 @@ for (let i = 0; i < args.length; i++) {
     case "--ip": hostname = value; i++; break;
     case "--persist-to": persist = value; i++; break;
     case "--runtime-url-file": runtimeUrlFile = value; i++; break;
+    case "--inspector-port": inspector = { hostname: "127.0.0.1", port: Number(value) }; i++; break;
+    case "--inspector-url-file": inspectorUrlFile = value; i++; break;
     case "--var": {
       const at = value.indexOf(":");
       if (at < 1) throw new Error(`--var wants NAME:VALUE, got ${value}`);
@@ -55,7 +63,11 @@ const runtimeUrl = new Promise((resolve) => (loaded = resolve));
 devEnv.dispatch = (event) => {
   if (event.type === "reloadComplete") {
     const { protocol, hostname: host, port: at } = event.proxyData.userWorkerUrl;
-    loaded(`${protocol}//${host}:${at}`);
+    const inspected = event.proxyData.userWorkerInspectorUrl;
+    loaded({
+      direct: `${protocol}//${host}:${at}`,
+      inspector: inspected && `${inspected.hostname}:${inspected.port}`,
+    });
   }
   return dispatch(event);
 };
@@ -67,7 +79,7 @@ const worker = await devEnv.startWorker({
   build: { custom: { command: "", watch: [] } },
   dev: {
     server: { hostname, port },
-    inspector: false,
+    inspector,
     logLevel: process.env.EDGE_DEV_LOG ?? "warn",
     persist,
     watch: false,
@@ -75,13 +87,15 @@ const worker = await devEnv.startWorker({
   },
 });
 await worker.ready;
-const direct = await runtimeUrl;
-if (runtimeUrlFile) {
-  writeFileSync(`${runtimeUrlFile}.part`, `${direct}\n`);
-  renameSync(`${runtimeUrlFile}.part`, runtimeUrlFile);
-}
+const { direct, inspector: runtimeInspector } = await runtimeUrl;
+const writeAtOnce = (file, text) => {
+  writeFileSync(`${file}.part`, `${text}\n`);
+  renameSync(`${file}.part`, file);
+};
+if (runtimeUrlFile) writeAtOnce(runtimeUrlFile, direct);
+if (inspectorUrlFile && runtimeInspector) writeAtOnce(inspectorUrlFile, runtimeInspector);
 console.log(
-  `edge (wrangler dev server, no inspector) ready on http://${hostname}:${port}, its runtime on ${direct}`,
+  `edge (wrangler dev server, ${inspector ? `inspector on ${inspector.port}` : "no inspector"}) ready on http://${hostname}:${port}, its runtime on ${direct}`,
 );
 
 const stop = async () => {

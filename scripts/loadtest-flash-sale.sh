@@ -15,6 +15,11 @@
 # (30,000 a minute) above what this machine can check out, so that the system, not the rate,
 # limits the sale. Early joiners join over the 90 s before the start. Extra arguments go to
 # the tool.
+#
+# LOADTEST_EDGE_PROFILE_SECONDS=30 also samples the Worker's CPU through its inspector for
+# that long from the sale's start (scripts/profile-edge.mjs): edge-profile.txt and
+# edge.cpuprofile beside the report. The inspector slows the edge, so such a run's figures
+# are not the system's.
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,7 +84,9 @@ case "$EDGE" in
     start_server node scripts/edge-dev-server.mjs --ip 127.0.0.1 --port "$EDGE_PORT" \
       --var "CORE_URL:$core_url" --var "EDGE_JWT_PUBLIC_KEY:$key" --var "EDGE_SECRET:$EDGESHOP_EDGE_SECRET" \
       --var "ADMISSION_KEY:$admission" --var "EDGE_RATE_LIMIT_PER_IP:0" \
-      --persist-to "$scratch/wrangler" --runtime-url-file "$scratch/edge-runtime-url"
+      --persist-to "$scratch/wrangler" --runtime-url-file "$scratch/edge-runtime-url" \
+      ${LOADTEST_EDGE_PROFILE_SECONDS:+--inspector-port "${LOADTEST_EDGE_INSPECTOR_PORT:-9229}" \
+        --inspector-url-file "$scratch/edge-inspector"}
     case "${LOADTEST_EDGE_ENTRY:-runtime}" in
       runtime)
         # Written once the Worker is loaded (wrangler builds it first).
@@ -102,6 +109,15 @@ esac
 wait_for_url "$edge_url/api/cart"
 
 say "the sale: $BUYERS buyers, $UNITS units, edge $EDGE at $edge_url"
+mkdir -p bench-results/flash-sale
+if [ -n "${LOADTEST_EDGE_PROFILE_SECONDS:-}" ] && [ -s "$scratch/edge-inspector" ]; then
+  (
+    sleep "${LOADTEST_START_IN:-90}"
+    node scripts/profile-edge.mjs --inspector "$(cat "$scratch/edge-inspector")" \
+      --seconds "$LOADTEST_EDGE_PROFILE_SECONDS" --out bench-results/flash-sale/edge.cpuprofile \
+      > bench-results/flash-sale/edge-profile.txt 2>&1 || say "the edge's profile failed (edge-profile.txt)"
+  ) &
+fi
 "$bin/edgeshop-loadtest" flash-sale --edge "$edge_url" --core "$core_url" \
   --buyers-file "$scratch/buyers.csv" --units "$UNITS" \
   --admission-rate "${LOADTEST_ADMISSION_RATE:-30000}" --token-ttl "${LOADTEST_TOKEN_TTL:-20}" \
