@@ -110,7 +110,11 @@ wait_for_url "$edge_url/api/cart"
 
 say "the sale: $BUYERS buyers, $UNITS units, edge $EDGE at $edge_url"
 mkdir -p bench-results/flash-sale
-if [ -n "${LOADTEST_EDGE_PROFILE_SECONDS:-}" ] && [ -s "$scratch/edge-inspector" ]; then
+# A profile beside the report is this run's or none.
+rm -f bench-results/flash-sale/edge-profile.txt bench-results/flash-sale/edge.cpuprofile
+if [ -n "${LOADTEST_EDGE_PROFILE_SECONDS:-}" ] && [ ! -s "$scratch/edge-inspector" ]; then
+  say "no profile: the Worker's inspector is not known (LOADTEST_EDGE=workers profiles)"
+elif [ -n "${LOADTEST_EDGE_PROFILE_SECONDS:-}" ]; then
   (
     sleep "${LOADTEST_START_IN:-90}"
     node scripts/profile-edge.mjs --inspector "$(cat "$scratch/edge-inspector")" \
