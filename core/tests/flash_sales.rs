@@ -53,6 +53,18 @@ async fn create_sale(app: &TestApp, admin: &TestUser, body: Value) -> Value {
     created.json
 }
 
+/// Five embers on sale from a minute from now, scheduled by a new admin.
+async fn sale_of_five_in_a_minute(shop: &Shop) -> Value {
+    let admin = shop.app.user(Role::Admin).await;
+    let in_a_minute = (Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+    create_sale(
+        &shop.app,
+        &admin,
+        json!({"productId": shop.catalog.ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": in_a_minute}),
+    )
+    .await
+}
+
 /// A buyer with an address, ready to check out.
 struct Buyer {
     user: TestUser,
@@ -263,14 +275,7 @@ async fn an_admin_schedules_changes_and_cancels_a_sale(db: sqlx::PgPool) {
 async fn a_sale_another_process_cancels_closes_here_within_a_second(db: sqlx::PgPool) {
     let shop = shop(db.clone()).await;
     let app = &shop.app;
-    let admin = app.user(Role::Admin).await;
-    let in_a_minute = (Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
-    let created = create_sale(
-        app,
-        &admin,
-        json!({"productId": shop.catalog.ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": in_a_minute}),
-    )
-    .await;
+    let created = sale_of_five_in_a_minute(&shop).await;
     let id = created["flashSaleId"].as_str().unwrap().to_owned();
     let join = || {
         app.post(&format!("/api/flash-sales/{id}/queue"))
@@ -581,14 +586,7 @@ async fn the_pool_is_rebuilt_from_the_record_when_redis_loses_it(db: sqlx::PgPoo
 async fn buyers_join_once_and_early_joiners_are_shuffled(db: sqlx::PgPool) {
     let shop = shop(db).await;
     let app = &shop.app;
-    let admin = app.user(Role::Admin).await;
-    let in_a_minute = (Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
-    let sale = create_sale(
-        app,
-        &admin,
-        json!({"productId": shop.catalog.ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": in_a_minute}),
-    )
-    .await;
+    let sale = sale_of_five_in_a_minute(&shop).await;
     let id: i64 = sale["flashSaleId"].as_str().unwrap().parse().unwrap();
     let join = |token: String| async move {
         let joined = app
