@@ -24,19 +24,25 @@ pub struct EdgeRuntime {
 
 impl EdgeRuntime {
     /// `wrangler dev` on free ports, configured by the top-level `wrangler.toml`, with the
-    /// core's URL and token key passed as vars and its Durable Object state kept in `scratch`.
+    /// core's URL and token key passed as vars (and any `more` settings, such as
+    /// `CORE_TIMEOUT_MS`) and its Durable Object state kept in `scratch`.
     pub async fn wrangler(
         core_url: &str,
         jwt_key: &str,
         edge_secret: &str,
         scratch: &Path,
+        more: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
         let (port, inspector) = (free_port()?, free_port()?);
+        let more: String = more
+            .iter()
+            .map(|(name, value)| format!(" --var {name}:{value}"))
+            .collect();
         let script = format!(
             "source scripts/edge-toolchain.sh && ensure_edge_toolchain && exec wrangler dev \
              --ip 127.0.0.1 --port {port} --inspector-port {inspector} \
              --var CORE_URL:{core_url} --var EDGE_JWT_PUBLIC_KEY:{jwt_key} \
-             --var EDGE_SECRET:{edge_secret} --var ADMISSION_KEY:{admission} \
+             --var EDGE_SECRET:{edge_secret} --var ADMISSION_KEY:{admission}{more} \
              --persist-to {state} --show-interactive-dev-session=false",
             state = scratch.join("wrangler-state").display(),
             admission = admission_key(scratch),
@@ -48,12 +54,14 @@ impl EdgeRuntime {
     }
 
     /// The Spin component (built for wasm32-wasip2) under `edgeshop-spin-host`, with the
-    /// settings as Spin variables and its key-value store in Redis under a prefix of its own.
+    /// settings (and any `more`) as Spin variables and its key-value store in Redis under a
+    /// prefix of its own.
     pub async fn spin(
         core_url: &str,
         jwt_key: &str,
         edge_secret: &str,
         scratch: &Path,
+        more: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
         let component = spin_component()?;
         let port = free_port()?;
@@ -72,6 +80,9 @@ impl EdgeRuntime {
             .env("SPIN_VARIABLE_EDGE_JWT_PUBLIC_KEY", jwt_key)
             .env("SPIN_VARIABLE_EDGE_SECRET", edge_secret)
             .env("SPIN_VARIABLE_ADMISSION_KEY", admission_key(scratch));
+        for (name, value) in more {
+            command.env(format!("SPIN_VARIABLE_{name}"), value);
+        }
         let runtime = Self::spawn(&mut command, &log, port)?;
         runtime.wait_until_ready(&log).await?;
         Ok(runtime)

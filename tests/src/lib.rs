@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use sqlx::migrate::MigrateDatabase;
 
 pub mod edge_runtime;
+pub mod stalled_core;
 pub mod storefront;
 
 /// The workspace root.

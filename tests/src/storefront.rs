@@ -83,6 +83,7 @@ impl Shop {
             &self.jwt_key,
             EDGE_SECRET,
             &self.scratch.0,
+            &[],
         )
         .await
     }
@@ -94,6 +95,7 @@ impl Shop {
             &self.jwt_key,
             EDGE_SECRET,
             &self.scratch.0,
+            &[],
         )
         .await
     }
