@@ -86,6 +86,12 @@ async fn the_load_tool_sells_exactly_the_units_through_the_edge() {
         report["timeToSellOutSeconds"].as_f64().is_some(),
         "{stdout}"
     );
+    // Every confirmed payment was answered between the start and the last sale.
+    let pays = report["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["step"] == "pay"))
+        .expect("the pay step's figures");
+    assert!(pays["during_sale"].as_u64().unwrap() >= UNITS, "{pays}");
     let chart = std::fs::read(report_dir.join("chart.png")).expect("a chart");
     assert!(chart.starts_with(b"\x89PNG"));
     assert!(

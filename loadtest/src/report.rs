@@ -12,6 +12,10 @@ use crate::setup::Sale;
 pub struct StepFigures {
     pub step: &'static str,
     pub requests: u64,
+    /// Requests answered from the sale's start to its last sale: the work the edge did per
+    /// unit while units were selling (joins before the start are not in it).
+    pub during_sale: u64,
+    pub during_sale_per_unit_sold: Option<f64>,
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
@@ -86,11 +90,18 @@ pub fn build(
     core_cursor_requests: u64,
 ) -> Report {
     let samples = measurements.samples();
+    let milestones = measurements.all_milestones();
+    let units_sold = view["unitsSold"].as_u64().unwrap_or(0);
+    let last_sale_ms = milestones.iter().filter_map(|m| m.bought_ms).max();
     let mut steps = Vec::new();
     let mut checkout = histogram();
     for step in Step::ALL {
         let mut h = histogram();
+        let mut during_sale = 0;
         for s in samples.iter().filter(|s| s.step == step) {
+            if last_sale_ms.is_some_and(|last| (0..=last).contains(&s.at_ms)) {
+                during_sale += 1;
+            }
             let _ = h.record(s.micros.max(1));
             if matches!(step, Step::Initiate | Step::Pay) {
                 let _ = checkout.record(s.micros.max(1));
@@ -99,13 +110,14 @@ pub fn build(
         steps.push(StepFigures {
             step: step.name(),
             requests: h.len(),
+            during_sale,
+            during_sale_per_unit_sold: (units_sold > 0)
+                .then(|| during_sale as f64 / units_sold as f64),
             p50_ms: ms(&h, 0.5),
             p99_ms: ms(&h, 0.99),
             max_ms: h.max() as f64 / 1000.0,
         });
     }
-    let milestones = measurements.all_milestones();
-    let units_sold = view["unitsSold"].as_u64().unwrap_or(0);
     let seen = measurements.sold.load(std::sync::atomic::Ordering::Relaxed);
     let sell_out = (units_sold >= u64::from(args.units))
         .then(|| {
@@ -236,7 +248,8 @@ pub fn markdown(r: &Report) -> String {
          | early joiners' rank correlation (join vs admission; 0 = shuffled) | {fe} |\n\
          | late joiners' rank correlation (1 = first come, first served) | {fl} |\n\
          | admission rate / token TTL | {rate}/min / {ttl} s |\n\n\
-         | Step | Requests | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|\n",
+         | Step | Requests | from the start to the last sale | per unit sold | p50 ms | p99 ms | max ms |\n\
+         |---|---|---|---|---|---|---|\n",
         sale = r.sale,
         buyers = r.buyers,
         units = r.units,
@@ -263,8 +276,14 @@ pub fn markdown(r: &Report) -> String {
     );
     for s in &r.steps {
         text.push_str(&format!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} |\n",
-            s.step, s.requests, s.p50_ms, s.p99_ms, s.max_ms
+            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} |\n",
+            s.step,
+            s.requests,
+            s.during_sale,
+            opt(s.during_sale_per_unit_sold),
+            s.p50_ms,
+            s.p99_ms,
+            s.max_ms
         ));
     }
     if let Some(first) = &r.first_unexpected_answer {
