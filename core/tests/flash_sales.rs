@@ -714,12 +714,26 @@ async fn admission_holds_its_rate_over_a_simulated_minute(db: sqlx::PgPool) {
         .query_async(&mut conn)
         .await
         .unwrap();
+    // One unit is in a checkout that lapses at 2:30 unless paid.
+    let deadlines = format!("{}fs:{{77}}:deadlines", app.state.redis.prefix());
+    let _: () = redis::cmd("ZADD")
+        .arg(&deadlines)
+        .arg(start_ms + 150_000)
+        .arg("a-checkout")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let stopped = at(120_000).await.unwrap();
     assert_eq!(
         stopped.admitted, minute.admitted,
         "sold out: nobody more is admitted"
     );
     assert!(stopped.sold_out);
+    assert_eq!(
+        stopped.unit_may_return_at_ms,
+        Some(start_ms + 150_000),
+        "when the held unit may come back"
+    );
     let free = format!("{}fs:{{77}}:free", app.state.redis.prefix());
     let _: () = redis::cmd("SADD")
         .arg(&free)
@@ -733,6 +747,7 @@ async fn admission_holds_its_rate_over_a_simulated_minute(db: sqlx::PgPool) {
         minute.admitted + 60,
         "six seconds at 600/min"
     );
+    assert_eq!(resumed.unit_may_return_at_ms, None, "not sold out");
 }
 
 #[sqlx::test(migrations = "../migrations")]

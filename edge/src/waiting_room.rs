@@ -87,7 +87,8 @@ pub async fn status(
         _ => EdgeError::BadTicket("malformed"),
     })?;
     let cursor = cursor(host, config, sale).await?.value;
-    let now = host.now().timestamp();
+    let clock = host.now();
+    let now = clock.timestamp();
     let state = if cursor.closed {
         QueueState::Closed
     } else if !cursor.started {
@@ -107,11 +108,17 @@ pub async fn status(
         .transpose()
         .map_err(EdgeError::from)?;
     let position = cursor.ahead_of(&ticket);
+    // Sold out for now, the queue stands still until a held unit may come back: the wait
+    // counts from then, so buyers (and the page) need not ask again before it.
+    let standstill = match state {
+        QueueState::SoldOut => cursor.seconds_until_a_unit_may_return(clock).unwrap_or(0),
+        _ => 0,
+    };
     Ok(QueueStatus {
         flash_sale_id: sale,
         state,
         position,
-        estimated_wait_seconds: position.map(|p| cursor.wait_seconds(p)),
+        estimated_wait_seconds: position.map(|p| standstill + cursor.wait_seconds(p)),
         starts_at: cursor.starts_at,
         admission_token,
         admission_expires_at: admission.map(|a| a.expires_at),

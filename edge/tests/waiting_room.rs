@@ -5,7 +5,7 @@
 mod support;
 
 use chrono::TimeDelta;
-use edgeshop_edge::{Method, Request};
+use edgeshop_edge::{Host, Method, Request};
 use shared_model::flash_sale::{AdmissionKey, LOTTERY_SPAN, Place, QueueTicket};
 use shared_model::ids::{FlashSaleId, UserId};
 use support::{ADMISSION_SECRET, BUYER, Edge, PHONE, SALE, ticket};
@@ -91,6 +91,32 @@ fn an_admitted_buyer_gets_an_admission_for_themselves_and_this_sale() {
         json(&poll(&edge, BUYER, &ticket(BUYER, 6)))["state"],
         "SOLD_OUT"
     );
+}
+
+#[test]
+fn while_every_unit_is_held_the_wait_counts_from_when_one_may_come_back() {
+    let edge = Edge::new();
+    let queued = json(&poll(&edge, BUYER, &ticket(BUYER, 59)));
+    assert_eq!(queued["state"], "WAITING");
+    // 60 ahead at 600 a minute.
+    assert_eq!(queued["estimatedWaitSeconds"], 6);
+
+    edge.host.advance(TimeDelta::seconds(2));
+    {
+        let mut cursor = edge.cursor.borrow_mut();
+        cursor.sold_out = true;
+        cursor.unit_may_return_at = Some(support::start() + TimeDelta::seconds(2 + 45));
+    }
+    let held = json(&poll(&edge, BUYER, &ticket(BUYER, 59)));
+    assert_eq!(held["state"], "SOLD_OUT");
+    assert_eq!(held["estimatedWaitSeconds"], 45 + 6, "{held}");
+
+    // Sold out with nothing held (every unit paid for): only the queue's own wait.
+    edge.host.advance(TimeDelta::seconds(2));
+    edge.cursor.borrow_mut().unit_may_return_at = None;
+    let sold = json(&poll(&edge, BUYER, &ticket(BUYER, 59)));
+    assert_eq!(sold["state"], "SOLD_OUT");
+    assert_eq!(sold["estimatedWaitSeconds"], 6);
 }
 
 #[test]
@@ -207,8 +233,26 @@ fn the_waiting_room_page_joins_waits_and_sends_the_admitted_to_checkout() {
         Some(format!("/sale/{SALE}").as_str())
     );
 
+    // Sold out for now: the page looks again when a held unit may come back (20 s), plus
+    // the second its place in the queue takes.
+    edge.host.advance(TimeDelta::seconds(2));
+    let returns_at = edge.host.now() + TimeDelta::seconds(20);
     {
         let mut cursor = edge.cursor.borrow_mut();
+        cursor.sold_out = true;
+        cursor.unit_may_return_at = Some(returns_at);
+    }
+    let held = text(&page(&both));
+    assert!(held.contains("Sold out for now"), "{held}");
+    assert!(
+        held.contains("http-equiv=\"refresh\" content=\"21\""),
+        "{held}"
+    );
+
+    {
+        let mut cursor = edge.cursor.borrow_mut();
+        cursor.sold_out = false;
+        cursor.unit_may_return_at = None;
         cursor.admitted = 10;
         cursor.late_admitted = 10;
     }

@@ -338,7 +338,12 @@ impl Journey {
                 Err(Duration::from_millis((eta * 500).clamp(500, 30_000)) + jitter)
             }
             Some("NOT_STARTED") => Err(Duration::from_millis(500) + jitter),
-            Some("SOLD_OUT") => Err(Duration::from_secs(2) + jitter),
+            // Every unit is held: the wait counts from when one may come back (as the page
+            // refreshes; 2 s from a core that does not say).
+            Some("SOLD_OUT") => {
+                let eta = status["estimatedWaitSeconds"].as_u64().unwrap_or(2);
+                Err(Duration::from_secs(eta.clamp(2, 30)) + jitter)
+            }
             _ => Ok(None),
         }
     }

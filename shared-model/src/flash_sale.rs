@@ -217,6 +217,11 @@ pub struct AdmissionCursor {
     /// Buyers in the queue, admitted or not.
     pub joined: u64,
     pub admission_rate_per_minute: u32,
+    /// Sold out with units in checkouts: when the first of those lapses unless its buyer
+    /// pays, the earliest a unit can come back and the queue move again. Absent otherwise
+    /// (and from cores that predate it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_may_return_at: Option<DateTime<Utc>>,
 }
 
 impl AdmissionCursor {
@@ -256,6 +261,14 @@ impl AdmissionCursor {
         let rate = u64::from(self.admission_rate_per_minute.max(1));
         (ahead.saturating_mul(60)).div_ceil(rate)
     }
+
+    /// Sold out with units held: whole seconds from `now` until the first may come back (at
+    /// least one, as the sweep that returns it runs after the deadline).
+    pub fn seconds_until_a_unit_may_return(&self, now: DateTime<Utc>) -> Option<u64> {
+        let at = self.unit_may_return_at.filter(|_| self.sold_out)?;
+        let ms = (at - now).num_milliseconds().max(0) as u64;
+        Some(ms.div_ceil(1000).max(1))
+    }
 }
 
 #[cfg(test)]
@@ -289,7 +302,23 @@ mod tests {
             late_admitted: late,
             joined: early + late + 10,
             admission_rate_per_minute: 600,
+            unit_may_return_at: None,
         }
+    }
+
+    #[test]
+    fn a_held_unit_may_come_back_only_while_sold_out() {
+        let now = DateTime::from_timestamp(1_700_000_100, 0).unwrap();
+        let mut c = cursor(10, 5, 0, 5);
+        c.unit_may_return_at = Some(now + chrono::TimeDelta::milliseconds(12_300));
+        assert_eq!(c.seconds_until_a_unit_may_return(now), None, "not sold out");
+        c.sold_out = true;
+        assert_eq!(c.seconds_until_a_unit_may_return(now), Some(13));
+        // Past the deadline, the sweep has yet to return it.
+        let later = now + chrono::TimeDelta::seconds(60);
+        assert_eq!(c.seconds_until_a_unit_may_return(later), Some(1));
+        c.unit_may_return_at = None;
+        assert_eq!(c.seconds_until_a_unit_may_return(now), None);
     }
 
     #[test]

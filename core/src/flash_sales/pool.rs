@@ -237,6 +237,9 @@ pub struct Admission {
     pub early_threshold: u64,
     pub late_joiners: u64,
     pub sold_out: bool,
+    /// Sold out with a token held: the first hold's deadline (ms since the epoch), when its
+    /// unit comes back unless its buyer pays.
+    pub unit_may_return_at_ms: Option<i64>,
 }
 
 pub async fn advance_admission(
@@ -247,7 +250,7 @@ pub async fn advance_admission(
     rate_per_minute: u32,
 ) -> redis::RedisResult<Admission> {
     let [_, early, late, cursor] = keys.queue();
-    let [warm, free, ..] = keys.pool();
+    let [warm, free, _, _, _, deadlines] = keys.pool();
     let mut conn = redis.connection().await?;
     let answer: Vec<i64> = ADMISSION
         .key(cursor)
@@ -255,6 +258,7 @@ pub async fn advance_admission(
         .key(late)
         .key(free)
         .key(warm)
+        .key(deadlines)
         .arg(now_ms)
         .arg(start_ms)
         .arg(rate_per_minute)
@@ -268,6 +272,7 @@ pub async fn advance_admission(
         early_threshold: at(2),
         late_joiners: at(3),
         sold_out: at(4) == 1,
+        unit_may_return_at_ms: answer.get(5).copied().filter(|ms| *ms > 0),
     })
 }
 

@@ -133,5 +133,8 @@ pub async fn cursor(
         late_admitted: admission.admitted.saturating_sub(admission.early_joiners),
         joined: admission.early_joiners + admission.late_joiners,
         admission_rate_per_minute: settings.admission_rate_per_minute,
+        unit_may_return_at: admission
+            .unit_may_return_at_ms
+            .and_then(DateTime::from_timestamp_millis),
     })
 }

@@ -62,6 +62,8 @@ pub async fn show(
         // Half the wait, so a buyer far back does not ask every few seconds for nothing (a
         // sale's first minute has most of its buyers waiting, and every refresh is a request).
         Some((QueueState::Waiting, wait)) => Some((wait.unwrap_or(0) / 2).clamp(2, 30)),
+        // Sold out for now: the wait counts from when a held unit may come back; no sooner.
+        Some((QueueState::SoldOut, Some(wait))) => Some(wait.clamp(2, 30)),
         Some((QueueState::NotStarted | QueueState::SoldOut, _)) => Some(10),
         _ => None,
     };

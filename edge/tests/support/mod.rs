@@ -111,6 +111,7 @@ pub fn cursor() -> AdmissionCursor {
         late_admitted: 0,
         joined: 1_000,
         admission_rate_per_minute: 600,
+        unit_may_return_at: None,
     }
 }
 

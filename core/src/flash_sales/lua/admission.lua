@@ -2,14 +2,16 @@
 -- the queue's length, and not while every token is held. Any process may call it, as often as
 -- it likes: the cursor moves with elapsed time, not with calls. The early joiners are counted
 -- once, at the first call after the start; later joins are late.
--- KEYS: cursor, early, late, free, warm
+-- KEYS: cursor, early, late, free, warm, deadlines
 -- ARGV: now (ms), start (ms), rate per minute, lottery span
--- Answers {admitted, early joiners, early threshold, late joiners, sold out 0/1}.
+-- Answers {admitted, early joiners, early threshold, late joiners, sold out 0/1, the first
+-- held token's deadline (ms; 0 unless sold out with a token held)}: a held token comes back if
+-- its checkout lapses, and waiting buyers need not ask before then.
 local now = tonumber(ARGV[1])
 local start = tonumber(ARGV[2])
 local late = tonumber(redis.call('GET', KEYS[3]) or '0')
 if now < start then
-  return {0, redis.call('ZCARD', KEYS[2]), 0, late, 0}
+  return {0, redis.call('ZCARD', KEYS[2]), 0, late, 0, 0}
 end
 local cursor = redis.call('HMGET', KEYS[1], 'milli', 'last', 'early')
 local milli, last, early = tonumber(cursor[1]), tonumber(cursor[2]), tonumber(cursor[3])
@@ -37,7 +39,12 @@ elseif admitted > 0 then
   threshold = tonumber(at[2])
 end
 local flag = 0
+local returns_at = 0
 if sold_out then
   flag = 1
+  local first = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
+  if first[2] then
+    returns_at = tonumber(first[2])
+  end
 end
-return {admitted, early, threshold, late, flag}
+return {admitted, early, threshold, late, flag, returns_at}
