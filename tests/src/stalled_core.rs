@@ -8,24 +8,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::Scratch;
 use crate::edge_runtime::EdgeRuntime;
 
 /// RFC 8032's first test public key: the edge's configuration needs a valid Ed25519 key, and
 /// nothing here is signed.
-pub const UNUSED_JWT_KEY: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+const UNUSED_JWT_KEY: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
 
 /// The edge's core timeout in these tests, well under the client's.
-pub const CORE_TIMEOUT_MS: &str = "1500";
+const CORE_TIMEOUT_MS: &str = "1500";
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves on a thread of its own for the rest of the test's process.
-pub struct StalledCore {
-    pub url: String,
+struct StalledCore {
+    url: String,
     stalled: Arc<AtomicUsize>,
 }
 
 impl StalledCore {
-    pub fn start() -> Self {
+    fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
         let url = format!("http://{}", listener.local_addr().expect("its address"));
         let stalled = Arc::new(AtomicUsize::new(0));
@@ -54,14 +55,33 @@ impl StalledCore {
     }
 
     /// Answers sent halfway so far.
-    pub fn stalled(&self) -> usize {
+    fn stalled(&self) -> usize {
         self.stalled.load(Ordering::SeqCst)
     }
 }
 
-/// A request the edge forwards to a core that stalls mid-answer gets the edge's 504
-/// (`core_timeout`), not a hung request.
-pub async fn cut_off_at_the_timeout(edge: &EdgeRuntime, core: &StalledCore) {
+/// The Wasm runtime the edge runs on.
+pub enum Runtime {
+    Workers,
+    Spin,
+}
+
+/// A request the edge (on `runtime`) forwards to a core that stalls mid-answer gets the
+/// edge's 504 (`core_timeout`), not a hung request.
+pub async fn cut_off_at_the_timeout(runtime: Runtime) {
+    let core = StalledCore::start();
+    let scratch = Scratch::new();
+    let settings = [("CORE_TIMEOUT_MS", CORE_TIMEOUT_MS)];
+    let secret = "edge-secret-stalled-core";
+    let edge = match runtime {
+        Runtime::Workers => {
+            EdgeRuntime::wrangler(&core.url, UNUSED_JWT_KEY, secret, &scratch.0, &settings).await
+        }
+        Runtime::Spin => {
+            EdgeRuntime::spin(&core.url, UNUSED_JWT_KEY, secret, &scratch.0, &settings).await
+        }
+    }
+    .expect("the edge starts");
     let http = reqwest::Client::builder()
         .timeout(CLIENT_TIMEOUT)
         .build()
