@@ -62,8 +62,11 @@ pub enum QueueState {
 pub struct QueueStatus {
     pub flash_sale_id: FlashSaleId,
     pub state: QueueState,
-    /// Buyers ahead (estimated for early joiners); absent before the start.
+    /// Buyers ahead, this one included (estimated for early joiners; before the start, among
+    /// those who joined so far).
     pub position: Option<u64>,
+    /// Seconds until this buyer's turn may come, counted from when the queue moves (the start,
+    /// or a held unit's return): when to ask again. Absent once the sale is closed.
     pub estimated_wait_seconds: Option<u64>,
     pub starts_at: DateTime<Utc>,
     pub admission_token: Option<String>,
@@ -107,18 +110,13 @@ pub async fn status(
         .map(|a| key.sign_admission(a))
         .transpose()
         .map_err(EdgeError::from)?;
-    let position = cursor.ahead_of(&ticket);
-    // Sold out for now, the queue stands still until a held unit may come back: the wait
-    // counts from then, so buyers (and the page) need not ask again before it.
-    let standstill = match state {
-        QueueState::SoldOut => cursor.seconds_until_a_unit_may_return(clock).unwrap_or(0),
-        _ => 0,
-    };
     Ok(QueueStatus {
         flash_sale_id: sale,
         state,
-        position,
-        estimated_wait_seconds: position.map(|p| standstill + cursor.wait_seconds(p)),
+        position: cursor.ahead_of(&ticket),
+        // Counted from when the queue moves again (the start, or a held unit's return), so
+        // buyers (and the page) need not ask before then.
+        estimated_wait_seconds: cursor.estimated_wait_seconds(&ticket, clock),
         starts_at: cursor.starts_at,
         admission_token,
         admission_expires_at: admission.map(|a| a.expires_at),

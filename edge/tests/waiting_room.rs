@@ -119,6 +119,55 @@ fn while_every_unit_is_held_the_wait_counts_from_when_one_may_come_back() {
     assert_eq!(sold["estimatedWaitSeconds"], 6);
 }
 
+/// A ticket of one who joined before the start, with this lottery number.
+fn early_ticket(user: i64, lottery: u64) -> String {
+    AdmissionKey::from_secret(ADMISSION_SECRET)
+        .unwrap()
+        .sign_ticket(&QueueTicket {
+            sale: FlashSaleId::new(SALE),
+            user: UserId::new(user),
+            ticket_id: uuid::Uuid::from_u128(u128::from(lottery) + 1),
+            place: Place::BeforeStart { lottery },
+            joined_at: support::start().timestamp(),
+        })
+        .unwrap()
+}
+
+#[test]
+fn before_the_start_an_early_joiner_is_told_when_its_turn_may_come() {
+    let edge = Edge::new();
+    {
+        let mut cursor = edge.cursor.borrow_mut();
+        cursor.started = false;
+        cursor.starts_at = support::start() + TimeDelta::seconds(60);
+        cursor.early_joiners = 1_000;
+        cursor.joined = 1_000;
+    }
+    let middle = early_ticket(BUYER, LOTTERY_SPAN / 2);
+    let status = json(&poll(&edge, BUYER, &middle));
+    assert_eq!(status["state"], "NOT_STARTED");
+    assert_eq!(status["position"], 501, "half of those who joined so far");
+    // 501 at 600 a minute, from the start a minute away.
+    assert_eq!(status["estimatedWaitSeconds"], 60 + 51, "{status}");
+    assert!(status["admissionToken"].is_null());
+    let first = json(&poll(&edge, BUYER, &early_ticket(BUYER, 0)));
+    assert_eq!(first["estimatedWaitSeconds"], 60 + 1);
+
+    // The page says so, and looks again in 30 s at most (later joiners push the turn back).
+    let cookies = format!("session={}; queue_{SALE}={middle}", edge.token(BUYER));
+    let page = edge
+        .send(Request::new(Method::Get, &format!("/sale/{SALE}")).with_header("cookie", &cookies));
+    let text = String::from_utf8_lossy(&page.body);
+    assert!(
+        text.contains("your turn comes about 51 s after the start"),
+        "{text}"
+    );
+    assert!(
+        text.contains("http-equiv=\"refresh\" content=\"30\""),
+        "{text}"
+    );
+}
+
 #[test]
 fn forged_transferred_and_missing_tickets_are_refused() {
     let edge = Edge::new();

@@ -236,12 +236,10 @@ impl AdmissionCursor {
         }
     }
 
-    /// Buyers still ahead of the ticket (estimated for early joiners, whose exact rank only
-    /// the core's sorted set knows); `None` before the start, when the lottery is not drawn.
+    /// Buyers still ahead of the ticket, itself included (estimated for early joiners, whose
+    /// exact rank only the core's sorted set knows). Before the start, among those who joined
+    /// so far: more may join, so it can grow until the start.
     pub fn ahead_of(&self, ticket: &QueueTicket) -> Option<u64> {
-        if !self.started {
-            return None;
-        }
         if self.admits(ticket) {
             return Some(0);
         }
@@ -260,6 +258,29 @@ impl AdmissionCursor {
     pub fn wait_seconds(&self, ahead: u64) -> u64 {
         let rate = u64::from(self.admission_rate_per_minute.max(1));
         (ahead.saturating_mul(60)).div_ceil(rate)
+    }
+
+    /// Whole seconds from `now` until the ticket's turn may come: the queue stands still until
+    /// the start (or, sold out, until a held unit may come back), then moves at the sale's
+    /// rate. Before the start it counts the buyers who joined so far, so an early joiner told
+    /// when to ask again is not admitted much sooner than that (later, if more join), and the
+    /// early joiners' first questions spread over the sale instead of all coming at its start.
+    /// `None` once the sale is closed.
+    pub fn estimated_wait_seconds(&self, ticket: &QueueTicket, now: DateTime<Utc>) -> Option<u64> {
+        if self.closed {
+            return None;
+        }
+        let ahead = self.ahead_of(ticket)?;
+        if ahead == 0 {
+            return Some(0);
+        }
+        let standstill = if self.started {
+            self.seconds_until_a_unit_may_return(now).unwrap_or(0)
+        } else {
+            let ms = (self.starts_at - now).num_milliseconds().max(0) as u64;
+            ms.div_ceil(1000)
+        };
+        Some(standstill + self.wait_seconds(ahead))
     }
 
     /// Sold out with units held: whole seconds from `now` until the first may come back (at
@@ -403,10 +424,32 @@ mod tests {
         let mut not_started = all_early.clone();
         not_started.started = false;
         assert!(!not_started.admits(&low));
-        assert_eq!(not_started.ahead_of(&low), None);
         let mut closed = all_early;
         closed.closed = true;
         assert!(!closed.admits(&late));
+    }
+
+    #[test]
+    fn before_the_start_the_wait_counts_from_it_among_those_who_joined_so_far() {
+        let now = DateTime::from_timestamp(1_700_000_000 - 60, 0).unwrap();
+        let mut c = cursor(0, 1_000, 0, 0);
+        c.started = false;
+        let middle = ticket(Place::BeforeStart {
+            lottery: LOTTERY_SPAN / 2,
+        });
+        // Half of the 1,000 who joined so far go first: 501 at 600 a minute, from the start.
+        assert_eq!(c.ahead_of(&middle), Some(501));
+        assert_eq!(c.estimated_wait_seconds(&middle, now), Some(60 + 51));
+        // Twice as many joiners later: the same ticket's turn comes later, not sooner.
+        c.early_joiners = 2_000;
+        assert_eq!(c.estimated_wait_seconds(&middle, now), Some(60 + 101));
+        let first = ticket(Place::BeforeStart { lottery: 0 });
+        assert_eq!(c.estimated_wait_seconds(&first, now), Some(60 + 1));
+        // A clock past a start the cursor has not seen yet: no negative standstill.
+        let late = now + chrono::TimeDelta::seconds(90);
+        assert_eq!(c.estimated_wait_seconds(&first, late), Some(1));
+        c.closed = true;
+        assert_eq!(c.estimated_wait_seconds(&middle, now), None);
     }
 
     #[test]

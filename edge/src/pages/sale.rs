@@ -3,6 +3,7 @@
 //! `POST /sale/{id}/buy`, once admitted, puts the item in the cart and goes to checkout with
 //! the admission.
 
+use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use shared_model::Currency;
 use shared_model::api::flash_sales::FlashSaleView;
@@ -55,7 +56,7 @@ pub async fn show(
                     button type="submit" { "Join the queue" }
                 }
             }
-            (Some(_), Some(status)) => (standing(id, &sale, status)),
+            (Some(_), Some(status)) => (standing(id, &sale, status, host.now())),
         }
     };
     let refresh = match status.as_ref().map(|s| (s.state, s.estimated_wait_seconds)) {
@@ -63,8 +64,10 @@ pub async fn show(
         // sale's first minute has most of its buyers waiting, and every refresh is a request).
         Some((QueueState::Waiting, wait)) => Some((wait.unwrap_or(0) / 2).clamp(2, 30)),
         // Sold out for now: the wait counts from when a held unit may come back; no sooner.
-        Some((QueueState::SoldOut, Some(wait))) => Some(wait.clamp(2, 30)),
-        Some((QueueState::NotStarted | QueueState::SoldOut, _)) => Some(10),
+        // Before the start, the same from the start: no sooner than the turn may come, and at
+        // least every 30 s, as later joiners may push it back.
+        Some((QueueState::SoldOut | QueueState::NotStarted, Some(wait))) => Some(wait.clamp(2, 30)),
+        Some((QueueState::NotStarted | QueueState::SoldOut, None)) => Some(10),
         _ => None,
     };
     let content = html! {
@@ -94,12 +97,20 @@ fn summary(sale: &FlashSaleView) -> Markup {
     }
 }
 
-fn standing(id: FlashSaleId, sale: &FlashSaleView, status: &QueueStatus) -> Markup {
+fn standing(
+    id: FlashSaleId,
+    sale: &FlashSaleView,
+    status: &QueueStatus,
+    now: DateTime<Utc>,
+) -> Markup {
     let currency: Currency = sale.currency.parse().unwrap_or(Currency::USD);
     html! {
         @match status.state {
             QueueState::NotStarted => {
                 p role="status" { "You are in the queue. When the sale starts, everyone who joined before it is placed by lottery, so there is no need to hurry or to refresh." }
+                @if let Some(after_start) = turn_after_start(status, now) {
+                    p { "By the lottery among those who joined so far, your turn comes about " (wait_text(after_start)) " after the start. This page refreshes itself." }
+                }
             }
             QueueState::Waiting => {
                 p role="status" {
@@ -124,6 +135,12 @@ fn standing(id: FlashSaleId, sale: &FlashSaleView, status: &QueueStatus) -> Mark
             }
         }
     }
+}
+
+/// Before the start, the estimated wait less the time until the start.
+fn turn_after_start(status: &QueueStatus, now: DateTime<Utc>) -> Option<u64> {
+    let until_start = ((status.starts_at - now).num_milliseconds().max(0) as u64).div_ceil(1000);
+    Some(status.estimated_wait_seconds?.saturating_sub(until_start))
 }
 
 fn wait_text(seconds: u64) -> String {
