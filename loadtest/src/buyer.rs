@@ -137,12 +137,13 @@ impl Journey {
     /// buyer's client would, with the same Idempotency-Key (a join is one per buyer anyway; a
     /// cart line, which carries no key, is not sent again); while the first copy is still running in the core,
     /// the copy is told so (409) and asks again shortly. The time is the buyer's: from the
-    /// first send to the last answer.
+    /// first send to the last answer, and apart from it the wait for a free connection.
     async fn send(
         &self,
         step: Step,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, Value), String> {
+        let asked = Instant::now();
         let _permit = self.in_flight[step as usize]
             .acquire()
             .await
@@ -190,7 +191,7 @@ impl Journey {
                 _ => break answer,
             }
         };
-        self.measurements.record(step, started);
+        self.measurements.record(step, asked, started);
         result
     }
 

@@ -36,12 +36,15 @@ impl Step {
     }
 }
 
-/// One request: when it ended (ms from the start), which step, how long it took (µs).
+/// One request: when it ended (ms from the start), which step, how long it took (µs), and
+/// how long before that it waited for one of the tool's connections (its step's requests in
+/// flight are capped), which its buyer waited too.
 #[derive(Debug, Clone, Copy)]
 pub struct Sample {
     pub at_ms: i64,
     pub step: Step,
     pub micros: u64,
+    pub queued_micros: u64,
 }
 
 /// One buyer's milestones (ms from the start).
@@ -96,11 +99,13 @@ impl Measurements {
         (Utc::now() - self.starts_at).num_milliseconds()
     }
 
-    pub fn record(&self, step: Step, started: Instant) {
+    /// A request its buyer `asked` for, sent once a connection was free (`started`).
+    pub fn record(&self, step: Step, asked: Instant, started: Instant) {
         let sample = Sample {
             at_ms: self.now_ms(),
             step,
             micros: started.elapsed().as_micros() as u64,
+            queued_micros: started.saturating_duration_since(asked).as_micros() as u64,
         };
         if let Ok(mut samples) = self.samples.lock() {
             samples.push(sample);

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::FlashSaleArgs;
-use crate::measure::{Measurements, Milestones, Step};
+use crate::measure::{Measurements, Milestones, Sample, Step};
 use crate::setup::Sale;
 
 #[derive(Debug, Serialize)]
@@ -19,6 +19,10 @@ pub struct StepFigures {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// The same with the wait for one of the tool's connections before the send: what the
+    /// buyer waited, once the edge answers slower than requests come.
+    pub p50_with_wait_ms: f64,
+    pub p99_with_wait_ms: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,6 +65,9 @@ pub struct Report {
     /// `initiate` and `pay` together.
     pub checkout_p50_ms: f64,
     pub checkout_p99_ms: f64,
+    /// The same with the wait for a connection.
+    pub checkout_p50_with_wait_ms: f64,
+    pub checkout_p99_with_wait_ms: f64,
     pub steps: Vec<StepFigures>,
     pub status_polls: u64,
     /// Admission-cursor requests the core served during the run: what the polls cost it.
@@ -93,31 +100,7 @@ pub fn build(
     let milestones = measurements.all_milestones();
     let units_sold = view["unitsSold"].as_u64().unwrap_or(0);
     let last_sale_ms = milestones.iter().filter_map(|m| m.bought_ms).max();
-    let mut steps = Vec::new();
-    let mut checkout = histogram();
-    for step in Step::ALL {
-        let mut h = histogram();
-        let mut during_sale = 0;
-        for s in samples.iter().filter(|s| s.step == step) {
-            if last_sale_ms.is_some_and(|last| (0..=last).contains(&s.at_ms)) {
-                during_sale += 1;
-            }
-            let _ = h.record(s.micros.max(1));
-            if matches!(step, Step::Initiate | Step::Pay) {
-                let _ = checkout.record(s.micros.max(1));
-            }
-        }
-        steps.push(StepFigures {
-            step: step.name(),
-            requests: h.len(),
-            during_sale,
-            during_sale_per_unit_sold: (units_sold > 0)
-                .then(|| during_sale as f64 / units_sold as f64),
-            p50_ms: ms(&h, 0.5),
-            p99_ms: ms(&h, 0.99),
-            max_ms: h.max() as f64 / 1000.0,
-        });
-    }
+    let latencies = latencies(&samples, last_sale_ms, units_sold);
     let seen = measurements.sold.load(std::sync::atomic::Ordering::Relaxed);
     let sell_out = (units_sold >= u64::from(args.units))
         .then(|| {
@@ -166,9 +149,11 @@ pub fn build(
         time_to_sell_out_seconds: sell_out,
         time_to_sell_99_percent_seconds: sell_99,
         orders_per_second: sell_out.map(|s| units_sold as f64 / s),
-        checkout_p50_ms: ms(&checkout, 0.5),
-        checkout_p99_ms: ms(&checkout, 0.99),
-        steps,
+        checkout_p50_ms: ms(&latencies.checkout, 0.5),
+        checkout_p99_ms: ms(&latencies.checkout, 0.99),
+        checkout_p50_with_wait_ms: ms(&latencies.checkout_with_wait, 0.5),
+        checkout_p99_with_wait_ms: ms(&latencies.checkout_with_wait, 0.99),
+        steps: latencies.steps,
         status_polls: measurements
             .status_polls
             .load(std::sync::atomic::Ordering::Relaxed),
@@ -176,6 +161,55 @@ pub fn build(
         fairness: fairness(&milestones),
         admission_rate_per_minute: args.admission_rate,
         token_ttl_seconds: args.token_ttl,
+    }
+}
+
+struct Latencies {
+    steps: Vec<StepFigures>,
+    /// `initiate` and `pay` together, answers alone and with the wait for a connection.
+    checkout: Histogram<u64>,
+    checkout_with_wait: Histogram<u64>,
+}
+
+/// Each step's figures from the samples, and the checkout's histograms.
+fn latencies(samples: &[Sample], last_sale_ms: Option<i64>, units_sold: u64) -> Latencies {
+    let mut steps = Vec::new();
+    let mut checkout = histogram();
+    let mut checkout_with_wait = histogram();
+    for step in Step::ALL {
+        let mut h = histogram();
+        let mut with_wait = histogram();
+        let mut during_sale = 0;
+        for s in samples.iter().filter(|s| s.step == step) {
+            if last_sale_ms.is_some_and(|last| (0..=last).contains(&s.at_ms)) {
+                during_sale += 1;
+            }
+            let answered = s.micros.max(1);
+            let waited = answered.saturating_add(s.queued_micros);
+            let _ = h.record(answered);
+            let _ = with_wait.record(waited);
+            if matches!(step, Step::Initiate | Step::Pay) {
+                let _ = checkout.record(answered);
+                let _ = checkout_with_wait.record(waited);
+            }
+        }
+        steps.push(StepFigures {
+            step: step.name(),
+            requests: h.len(),
+            during_sale,
+            during_sale_per_unit_sold: (units_sold > 0)
+                .then(|| during_sale as f64 / units_sold as f64),
+            p50_ms: ms(&h, 0.5),
+            p99_ms: ms(&h, 0.99),
+            max_ms: h.max() as f64 / 1000.0,
+            p50_with_wait_ms: ms(&with_wait, 0.5),
+            p99_with_wait_ms: ms(&with_wait, 0.99),
+        });
+    }
+    Latencies {
+        steps,
+        checkout,
+        checkout_with_wait,
     }
 }
 
@@ -243,13 +277,14 @@ pub fn markdown(r: &Report) -> String {
          | requests sent again after a failed connection | {resent} |\n| time to sell out | {sell_out} s |\n\
          | time to sell 99 % | {sell_99} s |\n\
          | orders per second | {ops} |\n| checkout p50 / p99 | {c50:.1} / {c99:.1} ms |\n\
+         | the same with the wait for one of the tool's connections | {cw50:.1} / {cw99:.1} ms |\n\
          | status polls (answered at the edge) | {polls} |\n\
          | admission-cursor requests the core served | {cursor} |\n\
          | early joiners' rank correlation (join vs admission; 0 = shuffled) | {fe} |\n\
          | late joiners' rank correlation (1 = first come, first served) | {fl} |\n\
          | admission rate / token TTL | {rate}/min / {ttl} s |\n\n\
-         | Step | Requests | from the start to the last sale | per unit sold | p50 ms | p99 ms | max ms |\n\
-         |---|---|---|---|---|---|---|\n",
+         | Step | Requests | from the start to the last sale | per unit sold | p50 ms | p99 ms | max ms | with the wait for a connection: p50 / p99 ms |\n\
+         |---|---|---|---|---|---|---|---|\n",
         sale = r.sale,
         buyers = r.buyers,
         units = r.units,
@@ -267,6 +302,8 @@ pub fn markdown(r: &Report) -> String {
         ops = opt(r.orders_per_second),
         c50 = r.checkout_p50_ms,
         c99 = r.checkout_p99_ms,
+        cw50 = r.checkout_p50_with_wait_ms,
+        cw99 = r.checkout_p99_with_wait_ms,
         polls = r.status_polls,
         cursor = r.core_cursor_requests,
         fe = opt(r.fairness.early_joiners_rank_correlation),
@@ -276,14 +313,16 @@ pub fn markdown(r: &Report) -> String {
     );
     for s in &r.steps {
         text.push_str(&format!(
-            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} |\n",
+            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} / {:.1} |\n",
             s.step,
             s.requests,
             s.during_sale,
             opt(s.during_sale_per_unit_sold),
             s.p50_ms,
             s.p99_ms,
-            s.max_ms
+            s.max_ms,
+            s.p50_with_wait_ms,
+            s.p99_with_wait_ms
         ));
     }
     if let Some(first) = &r.first_unexpected_answer {
@@ -294,7 +333,34 @@ pub fn markdown(r: &Report) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::spearman;
+    use super::{latencies, spearman};
+    use crate::measure::{Sample, Step};
+
+    #[test]
+    fn a_buyer_s_wait_for_a_connection_counts_beside_the_answer() {
+        // 100 payments answered in 10 ms; the last ten waited a second for a connection.
+        let samples: Vec<Sample> = (0..100)
+            .map(|i| Sample {
+                at_ms: 1_000 + i,
+                step: Step::Pay,
+                micros: 10_000,
+                queued_micros: if i >= 90 { 1_000_000 } else { 0 },
+            })
+            .collect();
+        let l = latencies(&samples, Some(2_000), 100);
+        let pay = l.steps.iter().find(|s| s.step == "pay").unwrap();
+        assert_eq!(pay.requests, 100);
+        assert_eq!(pay.during_sale, 100);
+        assert!((pay.p99_ms - 10.0).abs() < 0.1, "{}", pay.p99_ms);
+        assert!((pay.p50_with_wait_ms - 10.0).abs() < 0.1);
+        assert!(
+            (pay.p99_with_wait_ms - 1_010.0).abs() < 2.0,
+            "{}",
+            pay.p99_with_wait_ms
+        );
+        assert!((super::ms(&l.checkout_with_wait, 0.99) - 1_010.0).abs() < 2.0);
+        assert!((super::ms(&l.checkout, 0.99) - 10.0).abs() < 0.1);
+    }
 
     #[test]
     fn rank_correlation_tells_order_from_shuffle() {
