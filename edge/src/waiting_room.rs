@@ -63,7 +63,7 @@ pub struct QueueStatus {
     pub flash_sale_id: FlashSaleId,
     pub state: QueueState,
     /// Buyers ahead, this one included (estimated for early joiners; before the start, among
-    /// those who joined so far).
+    /// those who joined so far). Absent once the sale is closed.
     pub position: Option<u64>,
     /// Seconds until this buyer's turn may come, counted from when the queue moves (the start,
     /// or a held unit's return): when to ask again. Absent once the sale is closed.
@@ -113,7 +113,7 @@ pub async fn status(
     Ok(QueueStatus {
         flash_sale_id: sale,
         state,
-        position: cursor.ahead_of(&ticket),
+        position: (!cursor.closed).then(|| cursor.ahead_of(&ticket)),
         // Counted from when the queue moves again (the start, or a held unit's return), so
         // buyers (and the page) need not ask before then.
         estimated_wait_seconds: cursor.estimated_wait_seconds(&ticket, clock),

@@ -239,9 +239,9 @@ impl AdmissionCursor {
     /// Buyers still ahead of the ticket, itself included (estimated for early joiners, whose
     /// exact rank only the core's sorted set knows). Before the start, among those who joined
     /// so far: more may join, so it can grow until the start.
-    pub fn ahead_of(&self, ticket: &QueueTicket) -> Option<u64> {
+    pub fn ahead_of(&self, ticket: &QueueTicket) -> u64 {
         if self.admits(ticket) {
-            return Some(0);
+            return 0;
         }
         let rank = match ticket.place {
             Place::BeforeStart { lottery } => {
@@ -251,7 +251,7 @@ impl AdmissionCursor {
             }
             Place::AfterStart { arrival } => self.early_joiners.saturating_add(arrival),
         };
-        Some(rank.saturating_sub(self.admitted).saturating_add(1))
+        rank.saturating_sub(self.admitted).saturating_add(1)
     }
 
     /// Seconds until `ahead` more buyers are admitted at the sale's rate.
@@ -270,7 +270,7 @@ impl AdmissionCursor {
         if self.closed {
             return None;
         }
-        let ahead = self.ahead_of(ticket)?;
+        let ahead = self.ahead_of(ticket);
         if ahead == 0 {
             return Some(0);
         }
@@ -438,7 +438,7 @@ mod tests {
             lottery: LOTTERY_SPAN / 2,
         });
         // Half of the 1,000 who joined so far go first: 501 at 600 a minute, from the start.
-        assert_eq!(c.ahead_of(&middle), Some(501));
+        assert_eq!(c.ahead_of(&middle), 501);
         assert_eq!(c.estimated_wait_seconds(&middle, now), Some(60 + 51));
         // Twice as many joiners later: the same ticket's turn comes later, not sooner.
         c.early_joiners = 2_000;
@@ -457,11 +457,11 @@ mod tests {
         let c = cursor(10, 100, 10, 0);
         // An arrival behind every early joiner: 100 early + 5 arrivals, 10 admitted.
         let late = ticket(Place::AfterStart { arrival: 5 });
-        assert_eq!(c.ahead_of(&late), Some(96));
+        assert_eq!(c.ahead_of(&late), 96);
         assert_eq!(c.wait_seconds(96), 10);
         let middle = ticket(Place::BeforeStart {
             lottery: LOTTERY_SPAN / 2,
         });
-        assert_eq!(c.ahead_of(&middle), Some(41));
+        assert_eq!(c.ahead_of(&middle), 41);
     }
 }
