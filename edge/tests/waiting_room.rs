@@ -121,16 +121,11 @@ fn while_every_unit_is_held_the_wait_counts_from_when_one_may_come_back() {
 
 /// A ticket of one who joined before the start, with this lottery number.
 fn early_ticket(user: i64, lottery: u64) -> String {
-    AdmissionKey::from_secret(ADMISSION_SECRET)
-        .unwrap()
-        .sign_ticket(&QueueTicket {
-            sale: FlashSaleId::new(SALE),
-            user: UserId::new(user),
-            ticket_id: uuid::Uuid::from_u128(u128::from(lottery) + 1),
-            place: Place::BeforeStart { lottery },
-            joined_at: support::start().timestamp(),
-        })
-        .unwrap()
+    support::ticket_at(
+        user,
+        Place::BeforeStart { lottery },
+        u128::from(lottery) + 1,
+    )
 }
 
 #[test]

@@ -117,13 +117,18 @@ pub fn cursor() -> AdmissionCursor {
 
 /// The ticket the scripted core gives `user`: the `arrival`-th after the start.
 pub fn ticket(user: i64, arrival: u64) -> String {
+    ticket_at(user, Place::AfterStart { arrival }, u128::from(arrival) + 1)
+}
+
+/// A ticket of `user` for [`SALE`] at `place`, named by `id`.
+pub fn ticket_at(user: i64, place: Place, id: u128) -> String {
     AdmissionKey::from_secret(ADMISSION_SECRET)
         .unwrap()
         .sign_ticket(&QueueTicket {
             sale: FlashSaleId::new(SALE),
             user: UserId::new(user),
-            ticket_id: uuid::Uuid::from_u128(u128::from(arrival) + 1),
-            place: Place::AfterStart { arrival },
+            ticket_id: uuid::Uuid::from_u128(id),
+            place,
             joined_at: start().timestamp(),
         })
         .unwrap()
