@@ -142,14 +142,24 @@ impl Journey {
         step: Step,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, Value), String> {
-        let asked = Instant::now();
-        let _permit = self.in_flight[step as usize]
-            .acquire()
-            .await
-            .map_err(|e| e.to_string())?;
         if self.stopped() {
             return Err(STOPPED.to_owned());
         }
+        let asked = Instant::now();
+        // Registered before the wait, so a stop during it is seen.
+        let stopping = self.stop_signal.notified();
+        let permit = tokio::select! {
+            permit = self.in_flight[step as usize].acquire() => Some(permit),
+            () = stopping => None,
+        };
+        let _permit = match permit {
+            Some(Ok(permit)) if !self.stopped() => permit,
+            Some(Err(e)) => return Err(e.to_string()),
+            _ => {
+                self.measurements.never_sent.fetch_add(1, Ordering::Relaxed);
+                return Err(STOPPED.to_owned());
+            }
+        };
         let started = Instant::now();
         let mut current = request;
         let mut resent = 0;

@@ -71,6 +71,9 @@ pub struct Measurements {
     pub errors: AtomicU64,
     /// Requests sent again because their connection failed.
     pub resent: AtomicU64,
+    /// Requests still waiting for a connection when the run stopped: never sent, so their
+    /// wait is in no figure (the figures with the wait are a floor).
+    pub never_sent: AtomicU64,
     pub first_error: Mutex<Option<String>>,
     samples: Mutex<Vec<Sample>>,
     milestones: Mutex<Vec<Milestones>>,
@@ -88,6 +91,7 @@ impl Measurements {
             status_polls: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             resent: AtomicU64::new(0),
+            never_sent: AtomicU64::new(0),
             first_error: Mutex::new(None),
             samples: Mutex::new(Vec::new()),
             milestones: Mutex::new(Vec::new()),

@@ -55,6 +55,9 @@ pub struct Report {
     pub unexpected_answers: u64,
     /// Requests the buyers' clients sent again because their connection failed.
     pub resent_after_failed_connections: u64,
+    /// Requests still waiting for a connection when the run stopped (their wait is in no
+    /// latency figure).
+    pub never_sent: u64,
     pub first_unexpected_answer: Option<String>,
     /// From the start to the last unit's payment, when every unit sold.
     pub time_to_sell_out_seconds: Option<f64>,
@@ -144,6 +147,9 @@ pub fn build(
             .load(std::sync::atomic::Ordering::Relaxed),
         resent_after_failed_connections: measurements
             .resent
+            .load(std::sync::atomic::Ordering::Relaxed),
+        never_sent: measurements
+            .never_sent
             .load(std::sync::atomic::Ordering::Relaxed),
         first_unexpected_answer: measurements.first_error.lock().ok().and_then(|e| e.clone()),
         time_to_sell_out_seconds: sell_out,
@@ -274,7 +280,9 @@ pub fn markdown(r: &Report) -> String {
          | admitted | {admitted} |\n| walked away after admission | {walked} |\n\
          | declined cards | {declined} |\n| \"sold out\" answers at checkout | {sold_out} |\n\
          | unexpected answers | {errors} |\n\
-         | requests sent again after a failed connection | {resent} |\n| time to sell out | {sell_out} s |\n\
+         | requests sent again after a failed connection | {resent} |\n\
+         | requests still waiting for a connection when the run stopped | {never_sent} |\n\
+         | time to sell out | {sell_out} s |\n\
          | time to sell 99 % | {sell_99} s |\n\
          | orders per second | {ops} |\n| checkout p50 / p99 | {c50:.1} / {c99:.1} ms |\n\
          | the same with the wait for one of the tool's connections | {cw50:.1} / {cw99:.1} ms |\n\
@@ -297,6 +305,7 @@ pub fn markdown(r: &Report) -> String {
         sold_out = r.sold_out_answers,
         errors = r.unexpected_answers,
         resent = r.resent_after_failed_connections,
+        never_sent = r.never_sent,
         sell_out = opt(r.time_to_sell_out_seconds),
         sell_99 = opt(r.time_to_sell_99_percent_seconds),
         ops = opt(r.orders_per_second),

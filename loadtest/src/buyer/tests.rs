@@ -14,6 +14,8 @@ use super::*;
 enum Act {
     /// Closes the connection without a word.
     Hang,
+    /// Keeps the connection open this long without answering, then closes it.
+    Stall(u64),
     Answer(u16, &'static str),
 }
 
@@ -36,13 +38,17 @@ impl Scripted {
             for mut stream in listener.incoming().map_while(Result::ok) {
                 let key = read_request(&mut stream);
                 seen.lock().expect("not poisoned").push(key);
-                if let Some(Act::Answer(status, body)) = script.pop_front() {
-                    let answer = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
-                         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = stream.write_all(answer.as_bytes());
+                match script.pop_front() {
+                    Some(Act::Answer(status, body)) => {
+                        let answer = format!(
+                            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
+                             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = stream.write_all(answer.as_bytes());
+                    }
+                    Some(Act::Stall(ms)) => std::thread::sleep(Duration::from_millis(ms)),
+                    Some(Act::Hang) | None => {}
                 }
                 // Dropped here: closed, answered or not.
             }
@@ -93,7 +99,13 @@ struct Cli {
 }
 
 fn journey(edge: &str) -> (Journey, Arc<Measurements>) {
-    let cli = Cli::parse_from(["test", "--buyers-file", "unused.csv", "--edge", edge]);
+    journey_with(edge, &[])
+}
+
+fn journey_with(edge: &str, more: &[&str]) -> (Journey, Arc<Measurements>) {
+    let mut args = vec!["test", "--buyers-file", "unused.csv", "--edge", edge];
+    args.extend_from_slice(more);
+    let cli = Cli::parse_from(args);
     let sale = Sale {
         id: "1".into(),
         product: "1".into(),
@@ -199,4 +211,40 @@ async fn a_cart_line_is_never_sent_twice() {
     assert!(answer.is_err(), "not sent again: {answer:?}");
     assert_eq!(server.keys(), vec![None]);
     assert_eq!(measurements.resent.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn a_request_still_waiting_for_a_connection_when_the_run_stops_is_counted_unsent() {
+    // One connection per step, held by a payment the server sits on for longer than the test.
+    let server = Scripted::start(vec![Act::Stall(30_000)]);
+    let (journey, measurements) = journey_with(&server.url, &["--concurrency", "1"]);
+    let journey = Arc::new(journey);
+    let holding = {
+        let journey = journey.clone();
+        let request = pay(&journey, &server);
+        tokio::spawn(async move { journey.send(Step::Pay, request).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let waiting = {
+        let journey = journey.clone();
+        let request = pay(&journey, &server);
+        tokio::spawn(async move { journey.send(Step::Pay, request).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    journey.stop();
+
+    // It gives up at the stop, not when the connection comes free.
+    let unsent = tokio::time::timeout(Duration::from_secs(2), waiting)
+        .await
+        .expect("the waiting request gives up at the stop")
+        .expect("the task ran");
+    assert_eq!(unsent, Err(STOPPED.to_owned()));
+    assert_eq!(measurements.never_sent.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        server.keys().len(),
+        1,
+        "the waiting payment never reached the server"
+    );
+    holding.abort();
 }
