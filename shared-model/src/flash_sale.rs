@@ -262,10 +262,8 @@ impl AdmissionCursor {
 
     /// Whole seconds from `now` until the ticket's turn may come: the queue stands still until
     /// the start (or, sold out, until a held unit may come back), then moves at the sale's
-    /// rate. Before the start it counts the buyers who joined so far, so an early joiner told
-    /// when to ask again is not admitted much sooner than that (later, if more join), and the
-    /// early joiners' first questions spread over the sale instead of all coming at its start.
-    /// `None` once the sale is closed.
+    /// rate. Before the start it counts the buyers who joined so far, so the turn can come
+    /// later than said (if more join), not much sooner. `None` once the sale is closed.
     pub fn estimated_wait_seconds(&self, ticket: &QueueTicket, now: DateTime<Utc>) -> Option<u64> {
         if self.closed {
             return None;
@@ -277,8 +275,7 @@ impl AdmissionCursor {
         let standstill = if self.started {
             self.seconds_until_a_unit_may_return(now).unwrap_or(0)
         } else {
-            let ms = (self.starts_at - now).num_milliseconds().max(0) as u64;
-            ms.div_ceil(1000)
+            whole_seconds_until(self.starts_at, now)
         };
         Some(standstill + self.wait_seconds(ahead))
     }
@@ -287,9 +284,14 @@ impl AdmissionCursor {
     /// least one, as the sweep that returns it runs after the deadline).
     pub fn seconds_until_a_unit_may_return(&self, now: DateTime<Utc>) -> Option<u64> {
         let at = self.unit_may_return_at.filter(|_| self.sold_out)?;
-        let ms = (at - now).num_milliseconds().max(0) as u64;
-        Some(ms.div_ceil(1000).max(1))
+        Some(whole_seconds_until(at, now).max(1))
     }
+}
+
+/// Whole seconds from `now` until `at`, rounded up (a wait told in seconds must not end
+/// early); none once `at` has passed.
+pub fn whole_seconds_until(at: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    ((at - now).num_milliseconds().max(0) as u64).div_ceil(1000)
 }
 
 #[cfg(test)]

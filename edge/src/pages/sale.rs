@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use shared_model::Currency;
 use shared_model::api::flash_sales::FlashSaleView;
+use shared_model::flash_sale::whole_seconds_until;
 use shared_model::ids::FlashSaleId;
 
 use super::format::money;
@@ -63,11 +64,12 @@ pub async fn show(
         // Half the wait, so a buyer far back does not ask every few seconds for nothing (a
         // sale's first minute has most of its buyers waiting, and every refresh is a request).
         Some((QueueState::Waiting, wait)) => Some((wait.unwrap_or(0) / 2).clamp(2, 30)),
-        // Sold out for now: the wait counts from when a held unit may come back; no sooner.
-        // Before the start, the same from the start: no sooner than the turn may come, and at
-        // least every 30 s, as later joiners may push it back.
-        Some((QueueState::SoldOut | QueueState::NotStarted, Some(wait))) => Some(wait.clamp(2, 30)),
-        Some((QueueState::NotStarted | QueueState::SoldOut, None)) => Some(10),
+        // Sold out for now, or not started: the wait counts from when the queue moves again (a
+        // held unit's return, the start); no sooner, and at least every 30 s, as later joiners
+        // may push an early joiner's turn back.
+        Some((QueueState::SoldOut | QueueState::NotStarted, wait)) => {
+            Some(wait.unwrap_or(10).clamp(2, 30))
+        }
         _ => None,
     };
     let content = html! {
@@ -139,7 +141,7 @@ fn standing(
 
 /// Before the start, the estimated wait less the time until the start.
 fn turn_after_start(status: &QueueStatus, now: DateTime<Utc>) -> Option<u64> {
-    let until_start = ((status.starts_at - now).num_milliseconds().max(0) as u64).div_ceil(1000);
+    let until_start = whole_seconds_until(status.starts_at, now);
     Some(status.estimated_wait_seconds?.saturating_sub(until_start))
 }
 
