@@ -142,12 +142,12 @@ impl Journey {
         step: Step,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, Value), String> {
+        // Registered before the flag is read, so a stop in between is still seen.
+        let stopping = self.stop_signal.notified();
         if self.stopped() {
             return Err(STOPPED.to_owned());
         }
         let asked = Instant::now();
-        // Registered before the wait, so a stop during it is seen.
-        let stopping = self.stop_signal.notified();
         let permit = tokio::select! {
             permit = self.in_flight[step as usize].acquire() => Some(permit),
             () = stopping => None,
