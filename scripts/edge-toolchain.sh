@@ -31,12 +31,17 @@ ensure_edge_toolchain() {
   _edge_cargo_install worker-build 0.8.7 worker-build --locked
   # Not --locked: wasm-bindgen-cli's own lockfile does not build on this toolchain.
   _edge_cargo_install wasm-bindgen-cli "$bindgen" wasm-bindgen
-  if ! cmp -s "$EDGESHOP_ROOT/package-lock.json" "$EDGE_NPM/package-lock.json" \
-      || [ ! -x "$EDGE_NPM/node_modules/.bin/wrangler" ]; then
-    echo "[edgeshop] installing wrangler and wasm-opt from npm (cached in $EDGE_NPM) ..." >&2
-    cp "$EDGESHOP_ROOT/package.json" "$EDGESHOP_ROOT/package-lock.json" "$EDGE_NPM/"
-    (cd "$EDGE_NPM" && npm ci --no-audit --no-fund)
-  fi
+  # Under the same lock: two scripts copying the lockfile and running `npm ci` at once broke
+  # one of them (cp: "File exists").
+  (
+    flock 9
+    if ! cmp -s "$EDGESHOP_ROOT/package-lock.json" "$EDGE_NPM/package-lock.json" \
+        || [ ! -x "$EDGE_NPM/node_modules/.bin/wrangler" ]; then
+      echo "[edgeshop] installing wrangler and wasm-opt from npm (cached in $EDGE_NPM) ..." >&2
+      cp "$EDGESHOP_ROOT/package.json" "$EDGESHOP_ROOT/package-lock.json" "$EDGE_NPM/"
+      (cd "$EDGE_NPM" && npm ci --no-audit --no-fund)
+    fi
+  ) 9>"$EDGE_TOOLS/.install.lock" || return 1
   export PATH="$EDGE_TOOLS/bin:$EDGE_NPM/node_modules/.bin:$PATH"
   export WASM_BINDGEN_BIN="$EDGE_TOOLS/bin/wasm-bindgen"
   export WASM_OPT_BIN="$EDGE_NPM/node_modules/.bin/wasm-opt"
