@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use edgeshop_core::flash_sales::pool::{self, Joined, SaleKeys};
+use edgeshop_core::flash_sales::pool::{self, Joined, Pace, SaleKeys};
 use edgeshop_core::outbox::relay::Relay;
 use serde_json::{Value, json};
 use shared_model::auth::Role;
@@ -669,8 +669,14 @@ async fn admission_holds_its_rate_over_a_simulated_minute(db: sqlx::PgPool) {
     const RATE: u32 = 600;
     let early = join_many(&app, &keys, 1, 300, true).await;
     // The clock runs in 100 ms steps: a minute of admissions in a moment.
+    // Nobody checks out here: a window this wide never holds admission up.
+    let pace = Pace {
+        rate_per_minute: RATE,
+        max_active: 1_000_000,
+        active_for_ms: 20_000,
+    };
     let at =
-        |ms: i64| pool::advance_admission(&app.state.redis, &keys, start_ms + ms, start_ms, RATE);
+        |ms: i64| pool::advance_admission(&app.state.redis, &keys, start_ms + ms, start_ms, pace);
     let first = at(0).await.unwrap();
     assert_eq!((first.admitted, first.early_joiners), (0, 300));
     let late = join_many(&app, &keys, 1000, 2000, true).await;
@@ -748,6 +754,53 @@ async fn admission_holds_its_rate_over_a_simulated_minute(db: sqlx::PgPool) {
         "six seconds at 600/min"
     );
     assert_eq!(resumed.unit_may_return_at_ms, None, "not sold out");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn admission_waits_for_admitted_buyers_to_check_out_or_walk_away(db: sqlx::PgPool) {
+    let app = TestApp::new(db).await;
+    let keys = SaleKeys::new(&app.state.redis, FlashSaleId::new(78));
+    let start_ms = Utc::now().timestamp_millis();
+    join_many(&app, &keys, 1, 500, true).await;
+    // A rate far above the window: the window alone paces admission.
+    let pace = Pace {
+        rate_per_minute: 60_000,
+        max_active: 50,
+        active_for_ms: 20_000,
+    };
+    let at =
+        |ms: i64| pool::advance_admission(&app.state.redis, &keys, start_ms + ms, start_ms, pace);
+    assert_eq!(at(0).await.unwrap().admitted, 0);
+    let first = at(1_000).await.unwrap();
+    assert_eq!(first.admitted, 50, "a window's worth");
+    assert_eq!(first.pace_per_minute, 60_000, "too soon to tell: the rate");
+    assert_eq!(
+        at(5_000).await.unwrap().admitted,
+        50,
+        "nobody checked out: nobody more is admitted"
+    );
+    // 30 of them took a purchase token (their admissions are used): 30 more come in.
+    let mut conn = app.state.redis.connection().await.unwrap();
+    let used = format!("{}fs:{{78}}:used", app.state.redis.prefix());
+    let admissions: Vec<String> = (0..30).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let _: () = redis::cmd("SADD")
+        .arg(&used)
+        .arg(&admissions)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(at(6_000).await.unwrap().admitted, 80);
+    assert_eq!(at(20_000).await.unwrap().admitted, 80);
+    // 20 s after the first 50 were admitted, the 20 who never came count as gone.
+    assert_eq!(at(21_000).await.unwrap().admitted, 100);
+    // And so do the 30 admitted at 6 s, once 20 s have passed for them too.
+    assert_eq!(at(26_000).await.unwrap().admitted, 130);
+
+    // 20 s on, everyone admitted by 26 s counts as gone: a window's worth more, 130 → 180 in
+    // the last 20 s, the pace the waits are told at (150 a minute), not the rate.
+    let later = at(46_000).await.unwrap();
+    assert_eq!(later.admitted, 180);
+    assert_eq!(later.pace_per_minute, 150);
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -5,8 +5,8 @@
 //! before the start draw a lottery number, and are admitted in lottery order (a random shuffle:
 //! arriving first before the start is no advantage, so bots gain nothing by hammering the
 //! start); later joiners are admitted by arrival. The core publishes an [`AdmissionCursor`]
-//! that advances at the sale's rate; the edge compares a ticket with the cursor it cached, so a
-//! status poll costs the core nothing. An admitted buyer gets an [`AdmissionToken`], bound to
+//! that advances at the sale's rate, or slower while admitted buyers have yet to check out; the
+//! edge compares a ticket with the cursor it cached, so a status poll costs the core nothing. An admitted buyer gets an [`AdmissionToken`], bound to
 //! the buyer and the sale, short-lived, and good for one checkout.
 //!
 //! Tickets and tokens are signed with HMAC-SHA-256 under a key the edge and the core share.
@@ -216,6 +216,8 @@ pub struct AdmissionCursor {
     pub late_admitted: u64,
     /// Buyers in the queue, admitted or not.
     pub joined: u64,
+    /// The pace the queue moves at, buyers per minute: the sale's rate, or slower while
+    /// admission waits for admitted buyers to check out. Waits are estimated from it.
     pub admission_rate_per_minute: u32,
     /// Sold out with units in checkouts: when the first of those lapses unless its buyer
     /// pays, the earliest a unit can come back and the queue move again. Absent otherwise
@@ -254,7 +256,7 @@ impl AdmissionCursor {
         rank.saturating_sub(self.admitted).saturating_add(1)
     }
 
-    /// Seconds until `ahead` more buyers are admitted at the sale's rate.
+    /// Seconds until `ahead` more buyers are admitted at the queue's pace.
     pub fn wait_seconds(&self, ahead: u64) -> u64 {
         let rate = u64::from(self.admission_rate_per_minute.max(1));
         (ahead.saturating_mul(60)).div_ceil(rate)

@@ -40,8 +40,8 @@ impl SaleKeys {
         ["warm", "free", "buyers", "used", "claims", "deadlines"].map(|k| self.key(k))
     }
 
-    fn queue(&self) -> [String; 4] {
-        ["joined", "early", "late", "cursor"].map(|k| self.key(k))
+    fn queue(&self) -> [String; 5] {
+        ["joined", "early", "late", "cursor", "history"].map(|k| self.key(k))
     }
 }
 
@@ -240,6 +240,19 @@ pub struct Admission {
     /// Sold out with a token held: the first hold's deadline (ms since the epoch), when its
     /// unit comes back unless its buyer pays.
     pub unit_may_return_at_ms: Option<i64>,
+    /// Buyers admitted per minute lately: the sale's rate, or slower while admission waits
+    /// for checkouts (or for buyers to join).
+    pub pace_per_minute: u32,
+}
+
+/// How fast admission may move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    pub rate_per_minute: u32,
+    /// Admitted buyers not yet holding a token, at most, counting only those admitted less
+    /// than `active_for_ms` ago.
+    pub max_active: u32,
+    pub active_for_ms: i64,
 }
 
 pub async fn advance_admission(
@@ -247,10 +260,10 @@ pub async fn advance_admission(
     keys: &SaleKeys,
     now_ms: i64,
     start_ms: i64,
-    rate_per_minute: u32,
+    pace: Pace,
 ) -> redis::RedisResult<Admission> {
-    let [_, early, late, cursor] = keys.queue();
-    let [warm, free, _, _, _, deadlines] = keys.pool();
+    let [_, early, late, cursor, history] = keys.queue();
+    let [warm, free, _, used, _, deadlines] = keys.pool();
     let mut conn = redis.connection().await?;
     let answer: Vec<i64> = ADMISSION
         .key(cursor)
@@ -259,10 +272,14 @@ pub async fn advance_admission(
         .key(free)
         .key(warm)
         .key(deadlines)
+        .key(used)
+        .key(history)
         .arg(now_ms)
         .arg(start_ms)
-        .arg(rate_per_minute)
+        .arg(pace.rate_per_minute)
         .arg(LOTTERY_SPAN)
+        .arg(pace.max_active)
+        .arg(pace.active_for_ms)
         .invoke_async(&mut conn)
         .await?;
     let at = |i: usize| answer.get(i).copied().unwrap_or(0).max(0) as u64;
@@ -273,6 +290,12 @@ pub async fn advance_admission(
         late_joiners: at(3),
         sold_out: at(4) == 1,
         unit_may_return_at_ms: answer.get(5).copied().filter(|ms| *ms > 0),
+        pace_per_minute: answer
+            .get(6)
+            .map_or(pace.rate_per_minute, |&p| {
+                u32::try_from(p).unwrap_or(u32::MAX)
+            })
+            .clamp(1, pace.rate_per_minute.max(1)),
     })
 }
 
@@ -293,7 +316,7 @@ pub async fn join(
     lottery: u64,
     before_start: bool,
 ) -> redis::RedisResult<Joined> {
-    let [joined, early, late, cursor] = keys.queue();
+    let [joined, early, late, cursor, _] = keys.queue();
     let mut conn = redis.connection().await?;
     let (kind, value): (String, String) = JOIN
         .key(joined)

@@ -10,11 +10,18 @@ use shared_model::api::flash_sales::QueueJoined;
 use shared_model::flash_sale::{AdmissionCursor, LOTTERY_SPAN, Place, QueueTicket};
 use shared_model::ids::UserId;
 
-use super::pool::{self, Joined, SaleKeys};
+use super::pool::{self, Joined, Pace, SaleKeys};
 use super::sales;
 use super::store::SaleRow;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+
+/// How long an admitted buyer counts against the sale's `max_active_buyers` without taking a
+/// purchase token. Short, because the tokens, not this count, keep the sale right: it only
+/// paces admission to what checkouts take, and a buyer who walked away must not hold the
+/// queue up for long. Long enough for an admitted buyer's next poll (every few seconds near
+/// the front) and their checkout to reach the core.
+const ACTIVE_FOR: Duration = Duration::from_secs(20);
 
 /// Joins the buyer to the sale's queue, or answers the ticket they already have.
 pub async fn join(
@@ -117,7 +124,11 @@ pub async fn cursor(
         &keys,
         now.timestamp_millis(),
         sale.starts_at.timestamp_millis(),
-        settings.admission_rate_per_minute,
+        Pace {
+            rate_per_minute: settings.admission_rate_per_minute,
+            max_active: settings.max_active_buyers,
+            active_for_ms: ACTIVE_FOR.as_millis() as i64,
+        },
     )
     .await
     .map_err(sales::unavailable)?;
@@ -132,7 +143,7 @@ pub async fn cursor(
         early_threshold: admission.early_threshold,
         late_admitted: admission.admitted.saturating_sub(admission.early_joiners),
         joined: admission.early_joiners + admission.late_joiners,
-        admission_rate_per_minute: settings.admission_rate_per_minute,
+        admission_rate_per_minute: admission.pace_per_minute,
         unit_may_return_at: admission
             .unit_may_return_at_ms
             .and_then(DateTime::from_timestamp_millis),

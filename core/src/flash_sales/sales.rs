@@ -291,6 +291,7 @@ pub async fn view(state: &AppState, row: &SaleRow, now: DateTime<Utc>) -> ApiRes
         ends_at: row.ends_at,
         per_buyer_limit: row.settings().per_buyer_limit,
         admission_rate_per_minute: row.settings().admission_rate_per_minute,
+        max_active_buyers: row.settings().max_active_buyers,
         purchase_token_ttl_seconds: row.settings().token_ttl_seconds,
         status,
         sold_out: units_left == 0 && row.starts_at <= now,

@@ -23,6 +23,7 @@ pub struct SaleRow {
     pub ends_at: Option<DateTime<Utc>>,
     pub per_buyer_limit: i32,
     pub admission_rate_per_minute: i32,
+    pub max_active_buyers: i32,
     pub token_ttl_seconds: i32,
     pub status: String,
     pub prewarmed_at: Option<DateTime<Utc>>,
@@ -41,6 +42,7 @@ impl SaleRow {
             ends_at: self.ends_at,
             per_buyer_limit: self.per_buyer_limit.max(0) as u32,
             admission_rate_per_minute: self.admission_rate_per_minute.max(0) as u32,
+            max_active_buyers: self.max_active_buyers.max(0) as u32,
             token_ttl_seconds: self.token_ttl_seconds.max(0) as u32,
         }
     }
@@ -59,8 +61,8 @@ const SELECT_SALE: &str = "
            p.name || COALESCE(' · ' || v.name, '') AS product_name,
            p.base_price + COALESCE(v.price_modifier, 0) AS regular_price,
            p.currency::TEXT AS currency, s.units, s.sale_price, s.starts_at, s.ends_at,
-           s.per_buyer_limit, s.admission_rate_per_minute, s.token_ttl_seconds, s.status,
-           s.prewarmed_at
+           s.per_buyer_limit, s.admission_rate_per_minute, s.max_active_buyers,
+           s.token_ttl_seconds, s.status, s.prewarmed_at
       FROM flash_sales s
       JOIN products p ON p.product_id = s.product_id
       LEFT JOIN product_variants v ON v.variant_id = s.variant_id";
@@ -104,8 +106,9 @@ pub async fn insert(
 ) -> sqlx::Result<FlashSaleId> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO flash_sales (product_id, variant_id, units, sale_price, starts_at, ends_at,
-                                  per_buyer_limit, admission_rate_per_minute, token_ttl_seconds)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                  per_buyer_limit, admission_rate_per_minute, max_active_buyers,
+                                  token_ttl_seconds)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          RETURNING flash_sale_id",
     )
     .bind(product)
@@ -116,6 +119,7 @@ pub async fn insert(
     .bind(settings.ends_at)
     .bind(settings.per_buyer_limit as i32)
     .bind(settings.admission_rate_per_minute as i32)
+    .bind(settings.max_active_buyers as i32)
     .bind(settings.token_ttl_seconds as i32)
     .fetch_one(db)
     .await?;
@@ -143,7 +147,8 @@ pub async fn update(db: &PgPool, sale: FlashSaleId, settings: &SaleSettings) -> 
     sqlx::query(
         "UPDATE flash_sales
             SET units = $2, sale_price = $3, starts_at = $4, ends_at = $5, per_buyer_limit = $6,
-                admission_rate_per_minute = $7, token_ttl_seconds = $8, updated_at = now()
+                admission_rate_per_minute = $7, max_active_buyers = $8, token_ttl_seconds = $9,
+                updated_at = now()
           WHERE flash_sale_id = $1",
     )
     .bind(sale.get())
@@ -153,6 +158,7 @@ pub async fn update(db: &PgPool, sale: FlashSaleId, settings: &SaleSettings) -> 
     .bind(settings.ends_at)
     .bind(settings.per_buyer_limit as i32)
     .bind(settings.admission_rate_per_minute as i32)
+    .bind(settings.max_active_buyers as i32)
     .bind(settings.token_ttl_seconds as i32)
     .execute(db)
     .await

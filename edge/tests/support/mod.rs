@@ -217,7 +217,7 @@ fn flash_sale_core(path: &str, cursor: &Rc<RefCell<AdmissionCursor>>) -> Option<
             &serde_json::json!({"flashSaleId": SALE.to_string(), "productId": PHONE.to_string(), "variantId": null,
                 "productName": "Product 1", "units": 100, "unitsLeft": 40, "unitsSold": 60, "salePrice": "249.00",
                 "regularPrice": "499.00", "currency": "USD", "startsAt": start(), "endsAt": null, "perBuyerLimit": 1,
-                "admissionRatePerMinute": 600, "purchaseTokenTtlSeconds": 300, "status": "LIVE", "soldOut": false,
+                "admissionRatePerMinute": 600, "maxActiveBuyers": 1000, "purchaseTokenTtlSeconds": 300, "status": "LIVE", "soldOut": false,
                 "prewarmedAt": start()}),
         ));
     }

@@ -16,6 +16,9 @@ pub const DEFAULT_PER_BUYER_LIMIT: u32 = 1;
 pub const MAX_PER_BUYER_LIMIT: u32 = 100;
 pub const DEFAULT_ADMISSION_RATE_PER_MINUTE: u32 = 1_000;
 pub const MAX_ADMISSION_RATE_PER_MINUTE: u32 = 10_000_000;
+/// Admitted buyers who have not checked out yet, at most, before admission waits for them.
+pub const DEFAULT_MAX_ACTIVE_BUYERS: u32 = 1_000;
+pub const MAX_MAX_ACTIVE_BUYERS: u32 = 1_000_000;
 pub const DEFAULT_TOKEN_TTL_SECONDS: u32 = 300;
 pub const MAX_TOKEN_TTL_SECONDS: u32 = 3_600;
 
@@ -38,6 +41,11 @@ pub struct CreateFlashSale {
     pub per_buyer_limit: Option<u32>,
     #[serde(default)]
     pub admission_rate_per_minute: Option<u32>,
+    /// Admission waits while this many admitted buyers have not checked out yet (those
+    /// admitted longer ago than the core's grace count as gone), so buyers beyond what the
+    /// core can serve wait in the waiting room, not in checkout.
+    #[serde(default)]
+    pub max_active_buyers: Option<u32>,
     /// How long a buyer holds a claimed unit before it returns to the pool.
     #[serde(default)]
     pub purchase_token_ttl_seconds: Option<u32>,
@@ -62,6 +70,8 @@ pub struct UpdateFlashSale {
     #[serde(default)]
     pub admission_rate_per_minute: Option<u32>,
     #[serde(default)]
+    pub max_active_buyers: Option<u32>,
+    #[serde(default)]
     pub purchase_token_ttl_seconds: Option<u32>,
 }
 
@@ -74,6 +84,7 @@ pub struct SaleSettings {
     pub ends_at: Option<DateTime<Utc>>,
     pub per_buyer_limit: u32,
     pub admission_rate_per_minute: u32,
+    pub max_active_buyers: u32,
     pub token_ttl_seconds: u32,
 }
 
@@ -88,6 +99,9 @@ impl SaleSettings {
             admission_rate_per_minute: request
                 .admission_rate_per_minute
                 .unwrap_or(DEFAULT_ADMISSION_RATE_PER_MINUTE),
+            max_active_buyers: request
+                .max_active_buyers
+                .unwrap_or(DEFAULT_MAX_ACTIVE_BUYERS),
             token_ttl_seconds: request
                 .purchase_token_ttl_seconds
                 .unwrap_or(DEFAULT_TOKEN_TTL_SECONDS),
@@ -107,6 +121,7 @@ impl SaleSettings {
             admission_rate_per_minute: update
                 .admission_rate_per_minute
                 .unwrap_or(self.admission_rate_per_minute),
+            max_active_buyers: update.max_active_buyers.unwrap_or(self.max_active_buyers),
             token_ttl_seconds: update
                 .purchase_token_ttl_seconds
                 .unwrap_or(self.token_ttl_seconds),
@@ -141,6 +156,12 @@ impl SaleSettings {
             return Err(ModelError::invalid(
                 "admissionRatePerMinute",
                 format!("must be from 1 to {MAX_ADMISSION_RATE_PER_MINUTE}"),
+            ));
+        }
+        if !(1..=MAX_MAX_ACTIVE_BUYERS).contains(&self.max_active_buyers) {
+            return Err(ModelError::invalid(
+                "maxActiveBuyers",
+                format!("must be from 1 to {MAX_MAX_ACTIVE_BUYERS}"),
             ));
         }
         if !(1..=MAX_TOKEN_TTL_SECONDS).contains(&self.token_ttl_seconds) {
@@ -189,6 +210,7 @@ pub struct FlashSaleView {
     pub ends_at: Option<DateTime<Utc>>,
     pub per_buyer_limit: u32,
     pub admission_rate_per_minute: u32,
+    pub max_active_buyers: u32,
     pub purchase_token_ttl_seconds: u32,
     pub status: FlashSaleStatus,
     pub sold_out: bool,
@@ -221,6 +243,7 @@ mod tests {
             ends_at: None,
             per_buyer_limit: None,
             admission_rate_per_minute: None,
+            max_active_buyers: None,
             purchase_token_ttl_seconds: None,
         }
     }
@@ -232,9 +255,10 @@ mod tests {
             (
                 s.per_buyer_limit,
                 s.admission_rate_per_minute,
+                s.max_active_buyers,
                 s.token_ttl_seconds
             ),
-            (1, 1_000, 300)
+            (1, 1_000, 1_000, 300)
         );
     }
 
@@ -279,6 +303,13 @@ mod tests {
                 ..create()
             }),
             "perBuyerLimit"
+        );
+        assert_eq!(
+            field(CreateFlashSale {
+                max_active_buyers: Some(0),
+                ..create()
+            }),
+            "maxActiveBuyers"
         );
         assert_eq!(
             field(CreateFlashSale {
