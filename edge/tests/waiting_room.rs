@@ -268,6 +268,16 @@ fn the_waiting_room_page_joins_waits_and_sends_the_admitted_to_checkout() {
         text(&waiting).contains("http-equiv=\"refresh\" content=\"2\""),
         "a wait of seconds: refreshed after the shortest pause"
     );
+    // A queue that checkouts pace to a crawl (six ahead at one a minute): half the wait, but
+    // at most every two minutes.
+    let pace = std::mem::replace(&mut edge.cursor.borrow_mut().admission_rate_per_minute, 1);
+    edge.host.advance(TimeDelta::seconds(2));
+    assert!(
+        text(&page(&both)).contains("http-equiv=\"refresh\" content=\"120\""),
+        "{}",
+        text(&page(&both))
+    );
+    edge.cursor.borrow_mut().admission_rate_per_minute = pace;
     // Not admitted: buying only leads back to the queue.
     let early = edge.send(
         Request::new(Method::Post, &format!("/sale/{SALE}/buy")).with_header("cookie", &both),

@@ -343,10 +343,11 @@ impl Journey {
         match status["state"].as_str() {
             Some("ADMITTED") => Ok(status["admissionToken"].as_str().map(str::to_owned)),
             Some("WAITING") => {
-                // Half the estimated wait, between half a second and 30 s (as the waiting
-                // page refreshes): asking every few seconds from far back only adds load.
+                // Half the estimated wait, between half a second and two minutes (as the
+                // waiting page refreshes): asking every few seconds from far back only adds
+                // load, and a sale paced by its checkouts keeps most of its buyers waiting.
                 let eta = status["estimatedWaitSeconds"].as_u64().unwrap_or(1);
-                Err(Duration::from_millis((eta * 500).clamp(500, 30_000)) + jitter)
+                Err(Duration::from_millis((eta * 500).clamp(500, 120_000)) + jitter)
             }
             // Not the estimated turn before the start: buyers who asked only then (a second
             // before it) stalled two of three sales' first ten seconds (the edge busier with

@@ -62,6 +62,10 @@ pub struct FlashSaleArgs {
     /// Admissions per minute; raise it so the system, not the rate, limits the sale.
     #[arg(long, default_value_t = 1_000)]
     pub admission_rate: u32,
+    /// Admitted buyers who have not checked out yet, at most: admission waits for them (the
+    /// sale's `maxActiveBuyers`).
+    #[arg(long, default_value_t = 1_000)]
+    pub max_active_buyers: u32,
     /// Seconds a claimed unit is held before it returns to the pool.
     #[arg(long, default_value_t = 30)]
     pub token_ttl: u32,

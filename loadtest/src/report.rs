@@ -71,12 +71,17 @@ pub struct Report {
     /// The same with the wait for a connection.
     pub checkout_p50_with_wait_ms: f64,
     pub checkout_p99_with_wait_ms: f64,
+    /// From a buyer learning they are admitted to their order being confirmed, for those who
+    /// bought: the checkout as the buyer lives it, with every request, wait and retry in it.
+    pub admission_to_order_p50_ms: f64,
+    pub admission_to_order_p99_ms: f64,
     pub steps: Vec<StepFigures>,
     pub status_polls: u64,
     /// Admission-cursor requests the core served during the run: what the polls cost it.
     pub core_cursor_requests: u64,
     pub fairness: Fairness,
     pub admission_rate_per_minute: u32,
+    pub max_active_buyers: u32,
     pub token_ttl_seconds: u32,
 }
 
@@ -114,6 +119,7 @@ pub fn build(
                 .map(|ms| ms.max(1) as f64 / 1000.0)
         })
         .flatten();
+    let admission_to_order = admission_to_order(&milestones);
     let mut bought: Vec<i64> = milestones.iter().filter_map(|m| m.bought_ms).collect();
     bought.sort_unstable();
     let ninety_nine = (u64::from(args.units) * 99).div_ceil(100) as usize;
@@ -159,6 +165,8 @@ pub fn build(
         checkout_p99_ms: ms(&latencies.checkout, 0.99),
         checkout_p50_with_wait_ms: ms(&latencies.checkout_with_wait, 0.5),
         checkout_p99_with_wait_ms: ms(&latencies.checkout_with_wait, 0.99),
+        admission_to_order_p50_ms: ms(&admission_to_order, 0.5),
+        admission_to_order_p99_ms: ms(&admission_to_order, 0.99),
         steps: latencies.steps,
         status_polls: measurements
             .status_polls
@@ -166,6 +174,7 @@ pub fn build(
         core_cursor_requests,
         fairness: fairness(&milestones),
         admission_rate_per_minute: args.admission_rate,
+        max_active_buyers: args.max_active_buyers,
         token_ttl_seconds: args.token_ttl,
     }
 }
@@ -217,6 +226,18 @@ fn latencies(samples: &[Sample], last_sale_ms: Option<i64>, units_sold: u64) -> 
         checkout,
         checkout_with_wait,
     }
+}
+
+/// Microseconds from admission (as the buyer learned it) to the confirmed order, per buyer
+/// who bought.
+fn admission_to_order(milestones: &[Milestones]) -> Histogram<u64> {
+    let mut h = histogram();
+    for m in milestones {
+        if let (Some(admitted), Some(bought)) = (m.admitted_ms, m.bought_ms) {
+            let _ = h.record((bought.saturating_sub(admitted).max(0) as u64 * 1000).max(1));
+        }
+    }
+    h
 }
 
 fn fairness(milestones: &[Milestones]) -> Fairness {
@@ -286,11 +307,12 @@ pub fn markdown(r: &Report) -> String {
          | time to sell 99 % | {sell_99} s |\n\
          | orders per second | {ops} |\n| checkout p50 / p99 | {c50:.1} / {c99:.1} ms |\n\
          | the same with the wait for one of the tool's connections | {cw50:.1} / {cw99:.1} ms |\n\
+         | admission to confirmed order p50 / p99 (every request, wait and retry) | {ao50:.1} / {ao99:.1} ms |\n\
          | status polls (answered at the edge) | {polls} |\n\
          | admission-cursor requests the core served | {cursor} |\n\
          | early joiners' rank correlation (join vs admission; 0 = shuffled) | {fe} |\n\
          | late joiners' rank correlation (1 = first come, first served) | {fl} |\n\
-         | admission rate / token TTL | {rate}/min / {ttl} s |\n\n\
+         | admission rate / most active buyers / token TTL | {rate}/min / {active} / {ttl} s |\n\n\
          | Step | Requests | from the start to the last sale | per unit sold | p50 ms | p99 ms | max ms | with the wait for a connection: p50 / p99 ms |\n\
          |---|---|---|---|---|---|---|---|\n",
         sale = r.sale,
@@ -313,11 +335,14 @@ pub fn markdown(r: &Report) -> String {
         c99 = r.checkout_p99_ms,
         cw50 = r.checkout_p50_with_wait_ms,
         cw99 = r.checkout_p99_with_wait_ms,
+        ao50 = r.admission_to_order_p50_ms,
+        ao99 = r.admission_to_order_p99_ms,
         polls = r.status_polls,
         cursor = r.core_cursor_requests,
         fe = opt(r.fairness.early_joiners_rank_correlation),
         fl = opt(r.fairness.late_joiners_rank_correlation),
         rate = r.admission_rate_per_minute,
+        active = r.max_active_buyers,
         ttl = r.token_ttl_seconds,
     );
     for s in &r.steps {
@@ -342,8 +367,28 @@ pub fn markdown(r: &Report) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{latencies, spearman};
-    use crate::measure::{Sample, Step};
+    use super::{admission_to_order, latencies, spearman};
+    use crate::measure::{Milestones, Sample, Step};
+
+    #[test]
+    fn admission_to_order_counts_only_buyers_who_bought() {
+        let buyer = |admitted: Option<i64>, bought: Option<i64>| Milestones {
+            admitted_ms: admitted,
+            bought_ms: bought,
+            ..Milestones::default()
+        };
+        let mut everyone: Vec<Milestones> = (0..99)
+            .map(|i| buyer(Some(1_000 + i), Some(1_100 + i)))
+            .collect();
+        // One bought 5 s after admission; one walked away; one never got in.
+        everyone.push(buyer(Some(2_000), Some(7_000)));
+        everyone.push(buyer(Some(3_000), None));
+        everyone.push(buyer(None, None));
+        let h = admission_to_order(&everyone);
+        assert_eq!(h.len(), 100);
+        assert!((super::ms(&h, 0.5) - 100.0).abs() < 0.5);
+        assert!((super::ms(&h, 1.0) - 5_000.0).abs() < 5.0);
+    }
 
     #[test]
     fn a_buyer_s_wait_for_a_connection_counts_beside_the_answer() {

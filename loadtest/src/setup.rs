@@ -86,6 +86,7 @@ pub async fn schedule(http: &reqwest::Client, args: &FlashSaleArgs) -> anyhow::R
                 "salePrice": "249.00",
                 "startsAt": starts_at.to_rfc3339(),
                 "admissionRatePerMinute": args.admission_rate,
+                "maxActiveBuyers": args.max_active_buyers,
                 "purchaseTokenTtlSeconds": args.token_ttl,
             })),
         "scheduling the sale",
