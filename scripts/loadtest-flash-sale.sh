@@ -15,8 +15,8 @@
 # (30,000 a minute) above what this machine can check out, so that the system, not the rate,
 # limits the sale. Admission is not held back for checkouts (LOADTEST_MAX_ACTIVE_BUYERS,
 # 1,000,000 admitted buyers on their way at most): measured here, pacing it by checkouts
-# (1,000, the sale's default) shortens the wait in checkout but sells slower. Early joiners join over the 90 s before the start. Extra arguments go to
-# the tool.
+# (1,000, the sale's default) shortens the wait in checkout but sells slower. Early joiners
+# join over the 90 s before the start. Extra arguments go to the tool.
 #
 # LOADTEST_EDGE_PROFILE_SECONDS=30 also samples the Worker's CPU through its inspector for
 # that long from the sale's start (scripts/profile-edge.mjs): edge-profile.txt and
