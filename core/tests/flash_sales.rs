@@ -201,16 +201,18 @@ async fn an_admin_schedules_changes_and_cancels_a_sale(db: sqlx::PgPool) {
     assert_eq!(created["status"], "UPCOMING");
     assert_eq!(created["perBuyerLimit"], 1);
     assert_eq!(created["admissionRatePerMinute"], 1000);
+    assert_eq!(created["maxActiveBuyers"], 1000);
     assert_eq!(created["purchaseTokenTtlSeconds"], 300);
     assert!(created["prewarmedAt"].is_null());
 
     let changed = app
         .patch(&format!("/api/admin/flash-sales/{id}"))
         .bearer(&admin.token)
-        .json(&json!({"units": 40, "salePrice": "8.99"}))
+        .json(&json!({"units": 40, "salePrice": "8.99", "maxActiveBuyers": 250}))
         .send()
         .await;
     changed.expect(StatusCode::OK);
+    assert_eq!(changed.json["maxActiveBuyers"], 250);
     assert_eq!(
         (
             changed.json["units"].as_u64(),

@@ -110,15 +110,9 @@ pub fn build(
     let last_sale_ms = milestones.iter().filter_map(|m| m.bought_ms).max();
     let latencies = latencies(&samples, last_sale_ms, units_sold);
     let seen = measurements.sold.load(std::sync::atomic::Ordering::Relaxed);
-    let sell_out = (units_sold >= u64::from(args.units))
-        .then(|| {
-            milestones
-                .iter()
-                .filter_map(|m| m.bought_ms)
-                .max()
-                .map(|ms| ms.max(1) as f64 / 1000.0)
-        })
-        .flatten();
+    let sell_out = last_sale_ms
+        .filter(|_| units_sold >= u64::from(args.units))
+        .map(|ms| ms.max(1) as f64 / 1000.0);
     let admission_to_order = admission_to_order(&milestones);
     let mut bought: Vec<i64> = milestones.iter().filter_map(|m| m.bought_ms).collect();
     bought.sort_unstable();

@@ -6,8 +6,9 @@
 //! arriving first before the start is no advantage, so bots gain nothing by hammering the
 //! start); later joiners are admitted by arrival. The core publishes an [`AdmissionCursor`]
 //! that advances at the sale's rate, or slower while admitted buyers have yet to check out; the
-//! edge compares a ticket with the cursor it cached, so a status poll costs the core nothing. An admitted buyer gets an [`AdmissionToken`], bound to
-//! the buyer and the sale, short-lived, and good for one checkout.
+//! edge compares a ticket with the cursor it cached, so a status poll costs the core nothing.
+//! An admitted buyer gets an [`AdmissionToken`], bound to the buyer and the sale, short-lived,
+//! and good for one checkout.
 //!
 //! Tickets and tokens are signed with HMAC-SHA-256 under a key the edge and the core share.
 
@@ -263,8 +264,8 @@ impl AdmissionCursor {
     }
 
     /// Whole seconds from `now` until the ticket's turn may come: the queue stands still until
-    /// the start (or, sold out, until a held unit may come back), then moves at the sale's
-    /// rate. Before the start it counts the buyers who joined so far, so the turn can come
+    /// the start (or, sold out, until a held unit may come back), then moves at the queue's
+    /// pace. Before the start it counts the buyers who joined so far, so the turn can come
     /// later than said (if more join), not much sooner. `None` once the sale is closed.
     pub fn estimated_wait_seconds(&self, ticket: &QueueTicket, now: DateTime<Utc>) -> Option<u64> {
         if self.closed {

@@ -290,12 +290,11 @@ pub async fn advance_admission(
         late_joiners: at(3),
         sold_out: at(4) == 1,
         unit_may_return_at_ms: answer.get(5).copied().filter(|ms| *ms > 0),
+        // The script answers it between 1 and the rate.
         pace_per_minute: answer
             .get(6)
-            .map_or(pace.rate_per_minute, |&p| {
-                u32::try_from(p).unwrap_or(u32::MAX)
-            })
-            .clamp(1, pace.rate_per_minute.max(1)),
+            .and_then(|&p| u32::try_from(p).ok())
+            .unwrap_or(pace.rate_per_minute),
     })
 }
 
