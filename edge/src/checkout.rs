@@ -125,8 +125,13 @@ pub async fn buy_now(
     sale: &str,
 ) -> Result<Response, EdgeError> {
     let sale = FlashSaleId::parse(sale)?;
-    buyer(request, config, host.now().timestamp())?.ok_or(EdgeError::Unauthenticated)?;
+    let user = buyer(request, config, host.now().timestamp())?.ok_or(EdgeError::Unauthenticated)?;
     let input: BuyNow = json_body(request)?;
+    if let Some(answer) =
+        waiting_room::sold_out_answer(host, config, sale, &input.admission_token, user.sub).await
+    {
+        return Ok(answer);
+    }
     let sale = waiting_room::sale(host, config, sale).await?;
     let checkout = InitiateCheckoutRequest {
         cart_id: None,

@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared_model::api::flash_sales::FlashSaleView;
-use shared_model::flash_sale::{AdmissionCursor, AdmissionToken, QueueTicket};
+use shared_model::flash_sale::{AdmissionCursor, AdmissionToken, QueueTicket, SoldOut};
 use shared_model::ids::{FlashSaleId, UserId};
 
 use crate::cart::owner;
@@ -121,6 +121,41 @@ pub async fn status(
         admission_token,
         admission_expires_at: admission.map(|a| a.expires_at),
     })
+}
+
+/// How old a kept cursor may be for the edge to tell a checkout "sold out" in the core's stead:
+/// a unit a declined payment gave back shows in the next cursor, so a buyer is turned away
+/// from a free unit for at most this long.
+const SOLD_OUT_CURSOR_AGE: TimeDelta = TimeDelta::seconds(2);
+
+/// The core's "sold out" answer to an admitted buyer's checkout, given here while a cursor
+/// fetched in the last [`SOLD_OUT_CURSOR_AGE`] says no purchase token is free: once a sale is
+/// sold out, admitted buyers outnumber its units many times over, and each of their checkouts
+/// would otherwise cost the core its reads and idempotency writes to learn the same. `None`
+/// sends the checkout on: an admission this edge cannot verify (the core says why), a free
+/// token, an old cursor, or a held unit already due back.
+pub async fn sold_out_answer(
+    host: &impl Host,
+    config: &EdgeConfig,
+    sale: FlashSaleId,
+    admission: &str,
+    user: UserId,
+) -> Option<Response> {
+    let key = config.admission_key.as_ref()?;
+    let now = host.now();
+    key.verify_admission(admission, sale, user, now.timestamp())
+        .ok()?;
+    let cursor = cursor(host, config, sale).await.ok()?;
+    if cursor.stale || now - cursor.fetched_at > SOLD_OUT_CURSOR_AGE {
+        return None;
+    }
+    let sold_out = cursor.value.sold_out_answer(now)?;
+    let body = serde_json::json!({ "error": {
+        "code": SoldOut::CODE,
+        "message": sold_out.message(),
+        "details": sold_out.details(),
+    }});
+    Some(Response::json(409, &body))
 }
 
 /// The admission cursor: kept in the isolate and, behind that, in the edge cache, for a

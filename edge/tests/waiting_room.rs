@@ -6,7 +6,7 @@ mod support;
 
 use chrono::TimeDelta;
 use edgeshop_edge::{Host, Method, Request};
-use shared_model::flash_sale::{AdmissionKey, LOTTERY_SPAN, Place, QueueTicket};
+use shared_model::flash_sale::{AdmissionKey, AdmissionToken, LOTTERY_SPAN, Place, QueueTicket};
 use shared_model::ids::{FlashSaleId, UserId};
 use support::{ADMISSION_SECRET, BUYER, Edge, PHONE, SALE, ticket};
 
@@ -427,6 +427,101 @@ fn buy_now_wants_a_buyer_an_admission_and_no_lines_of_the_clients() {
             .iter()
             .any(|c| c.url.ends_with("/api/checkout/initiate")),
         "none of them reached checkout"
+    );
+}
+
+/// A buy-now body with an admission `user` really holds (signed with the sale's key).
+fn signed_admission(user: i64) -> String {
+    let admission = AdmissionToken {
+        sale: FlashSaleId::new(SALE),
+        user: UserId::new(user),
+        ticket_id: uuid::Uuid::from_u128(9),
+        expires_at: support::start().timestamp() + 300,
+    };
+    let token = AdmissionKey::from_secret(ADMISSION_SECRET)
+        .unwrap()
+        .sign_admission(&admission)
+        .unwrap();
+    format!(r#"{{"shippingAddressId": 3, "admissionToken": "{token}"}}"#)
+}
+
+fn initiate_calls(edge: &Edge) -> usize {
+    edge.host
+        .core_calls()
+        .iter()
+        .filter(|c| c.url.ends_with("/api/checkout/initiate"))
+        .count()
+}
+
+#[test]
+fn a_sold_out_sale_answers_admitted_buyers_at_the_edge_from_a_fresh_cursor() {
+    let edge = Edge::new();
+    {
+        let mut cursor = edge.cursor.borrow_mut();
+        cursor.sold_out = true;
+        cursor.unit_may_return_at = Some(support::start() + TimeDelta::milliseconds(7_200));
+    }
+    let held = buy_now(&edge, Some(BUYER), &signed_admission(BUYER));
+    assert_eq!(held.status, 409, "{}", String::from_utf8_lossy(&held.body));
+    let held = json(&held);
+    assert_eq!(held["error"]["code"], "sold_out");
+    assert_eq!(held["error"]["details"]["unitsMayReturn"], true);
+    assert_eq!(
+        held["error"]["details"]["retryAfterSeconds"], 8,
+        "7.2 s, rounded up"
+    );
+    assert_eq!(initiate_calls(&edge), 0, "the core was not asked");
+
+    // An admission this edge cannot verify goes on: the core tells the buyer why.
+    assert_eq!(buy_now(&edge, Some(BUYER), ADMITTED).status, 201);
+    assert_eq!(initiate_calls(&edge), 1);
+
+    // Every unit paid for: nothing will come back.
+    edge.cursor.borrow_mut().unit_may_return_at = None;
+    edge.host.advance(TimeDelta::milliseconds(1_100));
+    let gone = json(&buy_now(&edge, Some(BUYER), &signed_admission(BUYER)));
+    assert_eq!(gone["error"]["code"], "sold_out");
+    assert_eq!(gone["error"]["details"]["unitsMayReturn"], false);
+    assert_eq!(initiate_calls(&edge), 1);
+}
+
+#[test]
+fn a_checkout_goes_to_the_core_while_a_unit_is_free_or_due_back() {
+    let edge = Edge::new();
+    assert_eq!(
+        buy_now(&edge, Some(BUYER), &signed_admission(BUYER)).status,
+        201,
+        "a token is free"
+    );
+    {
+        let mut cursor = edge.cursor.borrow_mut();
+        cursor.sold_out = true;
+        cursor.unit_may_return_at = Some(support::start() + TimeDelta::seconds(1));
+    }
+    edge.host.advance(TimeDelta::milliseconds(1_100));
+    assert_eq!(
+        buy_now(&edge, Some(BUYER), &signed_admission(BUYER)).status,
+        201,
+        "the held unit was due back: the core knows whether it came"
+    );
+    assert_eq!(initiate_calls(&edge), 2);
+
+    // A cursor kept past its age because the core cannot be asked is not trusted with it.
+    edge.cursor.borrow_mut().unit_may_return_at = Some(support::start() + TimeDelta::seconds(60));
+    edge.host.advance(TimeDelta::milliseconds(1_100));
+    assert_eq!(
+        buy_now(&edge, Some(BUYER), &signed_admission(BUYER)).status,
+        409,
+        "a fresh cursor: held"
+    );
+    *edge.core_up.borrow_mut() = false;
+    edge.host.advance(TimeDelta::seconds(3));
+    let old = buy_now(&edge, Some(BUYER), &signed_admission(BUYER));
+    assert_ne!(
+        json(&old)["error"]["code"],
+        "sold_out",
+        "{}",
+        String::from_utf8_lossy(&old.body)
     );
 }
 

@@ -283,11 +283,72 @@ impl AdmissionCursor {
         Some(standstill + self.wait_seconds(ahead))
     }
 
+    /// What a checkout is told at `now` if the pool is as this cursor says: nothing while a
+    /// token is free, before the start, once closed, or when a held unit is already due back
+    /// (the core knows whether it came).
+    pub fn sold_out_answer(&self, now: DateTime<Utc>) -> Option<SoldOut> {
+        if !self.started || self.closed || !self.sold_out {
+            return None;
+        }
+        match self.unit_may_return_at {
+            None => Some(SoldOut::ForGood),
+            Some(at) if at > now => Some(SoldOut::all_held((at - now).num_milliseconds())),
+            Some(_) => None,
+        }
+    }
+
     /// Sold out with units held: whole seconds from `now` until the first may come back (at
     /// least one, as the sweep that returns it runs after the deadline).
     pub fn seconds_until_a_unit_may_return(&self, now: DateTime<Utc>) -> Option<u64> {
         let at = self.unit_may_return_at.filter(|_| self.sold_out)?;
         Some(whole_seconds_until(at, now).max(1))
+    }
+}
+
+/// A checkout's answer when no purchase token is free: every unit is sold for good, or every
+/// unit is sold or in a checkout that may lapse. The core gives it after its claim; the edge
+/// gives the same from a cursor it fetched moments ago, so a sold-out sale's buyers cost the
+/// core nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SoldOut {
+    ForGood,
+    /// The first held unit may come back in this many seconds (at least one).
+    AllHeld {
+        retry_after_seconds: u64,
+    },
+}
+
+impl SoldOut {
+    /// The error code of either answer.
+    pub const CODE: &'static str = "sold_out";
+
+    /// Every unit held, the first due back in `wait_ms`.
+    pub fn all_held(wait_ms: i64) -> Self {
+        SoldOut::AllHeld {
+            retry_after_seconds: (wait_ms.max(0) as u64).div_ceil(1000).max(1),
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            SoldOut::ForGood => "the flash sale is sold out",
+            SoldOut::AllHeld { .. } => {
+                "every unit is sold or in a checkout; one may come back if its buyer does not pay"
+            }
+        }
+    }
+
+    /// The error's details: whether to ask again, and when.
+    pub fn details(self) -> serde_json::Value {
+        match self {
+            SoldOut::ForGood => serde_json::json!({ "unitsMayReturn": false }),
+            SoldOut::AllHeld {
+                retry_after_seconds,
+            } => serde_json::json!({
+                "unitsMayReturn": true,
+                "retryAfterSeconds": retry_after_seconds,
+            }),
+        }
     }
 }
 
@@ -300,6 +361,33 @@ pub fn whole_seconds_until(at: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cursor_tells_a_checkout_sold_out_only_while_no_token_is_free_and_none_is_due() {
+        let now = DateTime::from_timestamp(1_700_000_100, 0).unwrap();
+        let mut sold = cursor(10, 10, LOTTERY_SPAN, 0);
+        assert_eq!(sold.sold_out_answer(now), None, "a token is free");
+        sold.sold_out = true;
+        assert_eq!(sold.sold_out_answer(now), Some(SoldOut::ForGood));
+        sold.unit_may_return_at = Some(now + chrono::TimeDelta::milliseconds(2_001));
+        assert_eq!(
+            sold.sold_out_answer(now),
+            Some(SoldOut::AllHeld {
+                retry_after_seconds: 3
+            })
+        );
+        sold.unit_may_return_at = Some(now);
+        assert_eq!(sold.sold_out_answer(now), None, "due back now");
+        sold.unit_may_return_at = None;
+        sold.closed = true;
+        assert_eq!(sold.sold_out_answer(now), None, "closed: the core says so");
+        assert_eq!(
+            SoldOut::all_held(-5),
+            SoldOut::AllHeld {
+                retry_after_seconds: 1
+            }
+        );
+    }
 
     fn key() -> AdmissionKey {
         AdmissionKey::from_secret("a-development-admission-secret-of-some-length").unwrap()

@@ -1,12 +1,12 @@
 //! Checkout of a flash-sale item (seed 8.2, layer 3). The buyer shows the waiting room's
 //! admission; the checkout claims one purchase token per unit from the sale's pool before it
-//! touches inventory, so once the pool is empty every further buyer hears "sold out" at the
-//! cost of one Redis call. The claim is written to PostgreSQL in the checkout's transaction,
+//! touches inventory, so once the pool is empty every further buyer hears "sold out" without
+//! a write (and, while the edge's fresh cursor says so, without reaching the core). The claim is written to PostgreSQL in the checkout's transaction,
 //! where a unique index keeps one holder per token and the buyer's limit is counted again.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use shared_model::ModelError;
+use shared_model::flash_sale::SoldOut;
 use shared_model::ids::{CheckoutId, FlashSaleId, ProductId, SagaId, UserId, VariantId};
 
 use super::pool::{self, ClaimOutcome, ClaimRequest, SaleKeys};
@@ -199,25 +199,22 @@ pub fn refused(err: RecordRefused, per_buyer_limit: u32) -> ApiError {
 
 /// Every unit is sold: nothing will come back.
 fn sold_out() -> ApiError {
-    ApiError::Detailed {
-        status: axum::http::StatusCode::CONFLICT,
-        code: "sold_out",
-        message: "the flash sale is sold out".into(),
-        details: json!({ "unitsMayReturn": false }),
-    }
+    answer(SoldOut::ForGood)
 }
 
 /// Every unit is sold or in someone's checkout; the first checkout to lapse gives its unit
 /// back in `wait_ms` (the expiry sweep may take a little longer). The admission is not used
 /// up, so the buyer may ask again then, instead of again and again.
 fn all_held(wait_ms: i64) -> ApiError {
-    let seconds = (wait_ms.max(0) + 999) / 1000;
+    answer(SoldOut::all_held(wait_ms))
+}
+
+fn answer(sold_out: SoldOut) -> ApiError {
     ApiError::Detailed {
         status: axum::http::StatusCode::CONFLICT,
-        code: "sold_out",
-        message: "every unit is sold or in a checkout; one may come back if its buyer does not pay"
-            .into(),
-        details: json!({ "unitsMayReturn": true, "retryAfterSeconds": seconds.max(1) }),
+        code: SoldOut::CODE,
+        message: sold_out.message().into(),
+        details: sold_out.details(),
     }
 }
 
