@@ -133,7 +133,9 @@ const SOLD_OUT_CURSOR_AGE: TimeDelta = TimeDelta::seconds(2);
 /// sold out, admitted buyers outnumber its units many times over, and each of their checkouts
 /// would otherwise cost the core its reads and idempotency writes to learn the same. `None`
 /// sends the checkout on: an admission this edge cannot verify (the core says why), a free
-/// token, an old cursor, or a held unit already due back.
+/// token, an old cursor, or a held unit already due back. A buyer who already used the
+/// admission or bought their limit hears "sold out" here rather than that: with no token free,
+/// either way there is nothing for them to buy.
 pub async fn sold_out_answer(
     host: &impl Host,
     config: &EdgeConfig,

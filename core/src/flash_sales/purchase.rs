@@ -1,8 +1,9 @@
 //! Checkout of a flash-sale item (seed 8.2, layer 3). The buyer shows the waiting room's
 //! admission; the checkout claims one purchase token per unit from the sale's pool before it
 //! touches inventory, so once the pool is empty every further buyer hears "sold out" without
-//! a write (and, while the edge's fresh cursor says so, without reaching the core). The claim is written to PostgreSQL in the checkout's transaction,
-//! where a unique index keeps one holder per token and the buyer's limit is counted again.
+//! touching it (and, while the edge's fresh cursor says so, without reaching the core). The
+//! claim is written to PostgreSQL in the checkout's transaction, where a unique index keeps
+//! one holder per token and the buyer's limit is counted again.
 
 use chrono::{DateTime, Utc};
 use shared_model::ModelError;
