@@ -86,6 +86,9 @@ async fn the_load_tool_sells_exactly_the_units_through_the_edge() {
         report["timeToSellOutSeconds"].as_f64().is_some(),
         "{stdout}"
     );
+    // The core's own checkout time, read from its histogram: its answers fall in a bucket.
+    let core_p50 = report["coreCheckoutP50AtMostMs"].as_f64();
+    assert!(core_p50.is_some_and(|ms| ms > 0.0), "{stdout}");
     // Every confirmed payment was answered between the start and the last sale.
     let pays = report["steps"]
         .as_array()

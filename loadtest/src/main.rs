@@ -10,6 +10,7 @@
 
 mod buyer;
 mod chart;
+mod core_metrics;
 mod measure;
 mod report;
 mod setup;
@@ -131,7 +132,7 @@ async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<()> {
         args.start_in,
         buyers.len()
     );
-    let cursor_calls_before = setup::core_cursor_requests(&http, &args.core).await?;
+    let core_before = core_metrics::snapshot(&http, &args.core).await?;
 
     let measurements = Arc::new(Measurements::new(sale.starts_at));
     let journey = Arc::new(Journey::new(
@@ -182,9 +183,16 @@ async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<()> {
     }
     progress.finish();
 
-    let cursor_calls = setup::core_cursor_requests(&http, &args.core).await? - cursor_calls_before;
+    let core_after = core_metrics::snapshot(&http, &args.core).await?;
     let view = setup::sale_view(&http, &args.core, &sale.id).await?;
-    let report = report::build(&args, &sale, &measurements, &view, cursor_calls);
+    let report = report::build(
+        &args,
+        &sale,
+        &measurements,
+        &view,
+        &core_after,
+        &core_before,
+    );
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     std::fs::write(

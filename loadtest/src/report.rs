@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::FlashSaleArgs;
+use crate::core_metrics::Snapshot;
 use crate::measure::{Measurements, Milestones, Sample, Step};
 use crate::setup::Sale;
 
@@ -79,6 +80,11 @@ pub struct Report {
     pub status_polls: u64,
     /// Admission-cursor requests the core served during the run: what the polls cost it.
     pub core_cursor_requests: u64,
+    /// The core's own time to answer a checkout (`initiate` and `pay`), from its histogram:
+    /// the bucket bound each percentile falls under (none past the last bound). The rest of
+    /// the tool's figure is the edge and the way there and back.
+    pub core_checkout_p50_at_most_ms: Option<f64>,
+    pub core_checkout_p99_at_most_ms: Option<f64>,
     pub fairness: Fairness,
     pub admission_rate_per_minute: u32,
     pub max_active_buyers: u32,
@@ -102,7 +108,8 @@ pub fn build(
     sale: &Sale,
     measurements: &Measurements,
     view: &Value,
-    core_cursor_requests: u64,
+    core_after: &Snapshot,
+    core_before: &Snapshot,
 ) -> Report {
     let samples = measurements.samples();
     let milestones = measurements.all_milestones();
@@ -165,7 +172,9 @@ pub fn build(
         status_polls: measurements
             .status_polls
             .load(std::sync::atomic::Ordering::Relaxed),
-        core_cursor_requests,
+        core_cursor_requests: core_after.cursor_requests_since(core_before),
+        core_checkout_p50_at_most_ms: core_after.checkout_bound_ms_since(core_before, 0.5),
+        core_checkout_p99_at_most_ms: core_after.checkout_bound_ms_since(core_before, 0.99),
         fairness: fairness(&milestones),
         admission_rate_per_minute: args.admission_rate,
         max_active_buyers: args.max_active_buyers,
@@ -287,6 +296,7 @@ pub fn spearman(pairs: &[(i64, i64)]) -> Option<f64> {
 
 pub fn markdown(r: &Report) -> String {
     let opt = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.2}"));
+    let bound = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v}"));
     let mut text = format!(
         "# Flash sale {sale}\n\n\
          | Figure | Value |\n|---|---|\n\
@@ -301,6 +311,7 @@ pub fn markdown(r: &Report) -> String {
          | time to sell 99 % | {sell_99} s |\n\
          | orders per second | {ops} |\n| checkout p50 / p99 | {c50:.1} / {c99:.1} ms |\n\
          | the same with the wait for one of the tool's connections | {cw50:.1} / {cw99:.1} ms |\n\
+         | checkout p50 / p99 at the core alone (its histogram's bounds) | ≤ {k50} / ≤ {k99} ms |\n\
          | admission to confirmed order p50 / p99 (every request, wait and retry) | {ao50:.1} / {ao99:.1} ms |\n\
          | status polls (answered at the edge) | {polls} |\n\
          | admission-cursor requests the core served | {cursor} |\n\
@@ -329,6 +340,8 @@ pub fn markdown(r: &Report) -> String {
         c99 = r.checkout_p99_ms,
         cw50 = r.checkout_p50_with_wait_ms,
         cw99 = r.checkout_p99_with_wait_ms,
+        k50 = bound(r.core_checkout_p50_at_most_ms),
+        k99 = bound(r.core_checkout_p99_at_most_ms),
         ao50 = r.admission_to_order_p50_ms,
         ao99 = r.admission_to_order_p99_ms,
         polls = r.status_polls,

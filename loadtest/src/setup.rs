@@ -112,22 +112,3 @@ pub async fn sale_view(http: &reqwest::Client, core: &str, sale: &str) -> anyhow
     )
     .await
 }
-
-/// How many admission-cursor requests the core has served (its Prometheus counter).
-pub async fn core_cursor_requests(http: &reqwest::Client, core: &str) -> anyhow::Result<u64> {
-    let text = http
-        .get(format!("{}/metrics", core.trim_end_matches('/')))
-        .send()
-        .await
-        .context("the core's metrics")?
-        .text()
-        .await?;
-    Ok(text
-        .lines()
-        .filter(|l| {
-            l.starts_with("http_requests_total{")
-                && l.contains("route=\"/api/flash-sales/{flashSaleId}/admission\"")
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64)
-}
