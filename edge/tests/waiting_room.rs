@@ -22,12 +22,17 @@ fn json(response: &edgeshop_edge::Response) -> serde_json::Value {
     serde_json::from_slice(&response.body).unwrap()
 }
 
-fn cursor_calls(edge: &Edge) -> usize {
+/// Calls the edge made to the core's URLs ending so.
+fn core_calls_to(edge: &Edge, path_end: &str) -> usize {
     edge.host
         .core_calls()
         .iter()
-        .filter(|c| c.url.ends_with("/admission"))
+        .filter(|c| c.url.ends_with(path_end))
         .count()
+}
+
+fn cursor_calls(edge: &Edge) -> usize {
+    core_calls_to(edge, "/admission")
 }
 
 #[test]
@@ -446,11 +451,7 @@ fn signed_admission(user: i64) -> String {
 }
 
 fn initiate_calls(edge: &Edge) -> usize {
-    edge.host
-        .core_calls()
-        .iter()
-        .filter(|c| c.url.ends_with("/api/checkout/initiate"))
-        .count()
+    core_calls_to(edge, "/api/checkout/initiate")
 }
 
 #[test]
