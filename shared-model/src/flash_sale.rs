@@ -307,8 +307,8 @@ impl AdmissionCursor {
 
 /// A checkout's answer when no purchase token is free: every unit is sold for good, or every
 /// unit is sold or in a checkout that may lapse. The core gives it after its claim; the edge
-/// gives the same from a cursor it fetched moments ago, so a sold-out sale's buyers cost the
-/// core nothing.
+/// gives the same from a cursor it fetched moments ago, so most of a sold-out sale's buyers
+/// never reach the core.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SoldOut {
     ForGood,
