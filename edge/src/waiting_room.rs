@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared_model::api::flash_sales::FlashSaleView;
-use shared_model::flash_sale::{AdmissionCursor, AdmissionToken, QueueTicket, SoldOut};
+use shared_model::flash_sale::{AdmissionCursor, AdmissionToken, QueueTicket};
 use shared_model::ids::{FlashSaleId, UserId};
 
 use crate::cart::owner;
@@ -145,19 +145,16 @@ pub async fn sold_out_answer(
 ) -> Option<Response> {
     let key = config.admission_key.as_ref()?;
     let now = host.now();
-    key.verify_admission(admission, sale, user, now.timestamp())
-        .ok()?;
+    // The kept cursor first: while a token is free (most of a sale) the core checks the
+    // admission anyway, so it is verified here only when the edge is about to answer.
     let cursor = cursor(host, config, sale).await.ok()?;
     if cursor.stale || now - cursor.fetched_at > SOLD_OUT_CURSOR_AGE {
         return None;
     }
     let sold_out = cursor.value.sold_out_answer(now)?;
-    let body = serde_json::json!({ "error": {
-        "code": SoldOut::CODE,
-        "message": sold_out.message(),
-        "details": sold_out.details(),
-    }});
-    Some(Response::json(409, &body))
+    key.verify_admission(admission, sale, user, now.timestamp())
+        .ok()?;
+    Some(Response::json(409, &sold_out.error_body()))
 }
 
 /// The admission cursor: kept in the isolate and, behind that, in the edge cache, for a

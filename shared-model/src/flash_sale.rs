@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ModelError;
+use crate::api::error::ErrorBody;
 use crate::ids::{FlashSaleId, UserId};
 
 /// Lottery numbers are below 2^53, so JSON numbers and Redis scores hold them exactly.
@@ -336,6 +337,13 @@ impl SoldOut {
                 "every unit is sold or in a checkout; one may come back if its buyer does not pay"
             }
         }
+    }
+
+    /// The whole error body, as every endpoint answers errors.
+    pub fn error_body(self) -> ErrorBody {
+        let mut body = ErrorBody::new(Self::CODE, self.message());
+        body.error.details = Some(self.details());
+        body
     }
 
     /// The error's details: whether to ask again, and when.
