@@ -34,13 +34,17 @@ if not early then
 end
 local sold_out = redis.call('EXISTS', KEYS[5]) == 1 and redis.call('SCARD', KEYS[4]) == 0
 local joined = early + late
+-- A history entry is "<ms>:<admitted then>".
+local function admitted_in(entry)
+  return tonumber(string.match(entry, ':(%d+)$'))
+end
 -- The newest entry at least `active for` old: everyone admitted by then is no longer waited
 -- for. Older entries are not needed again.
 local gone = 0
 local then_ = redis.call('ZREVRANGEBYSCORE', KEYS[8], now - tonumber(ARGV[6]), '-inf',
   'WITHSCORES', 'LIMIT', 0, 1)
 if then_[2] then
-  gone = tonumber(string.match(then_[1], ':(%d+)$'))
+  gone = admitted_in(then_[1])
   redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. then_[2])
 end
 if now > last then
@@ -58,7 +62,7 @@ local admitted = math.floor(milli / 1000)
 local pace = tonumber(ARGV[3])
 local oldest = redis.call('ZRANGE', KEYS[8], 0, 0, 'WITHSCORES')
 if oldest[2] and not sold_out and now - tonumber(oldest[2]) >= 5000 then
-  local since = tonumber(string.match(oldest[1], ':(%d+)$'))
+  local since = admitted_in(oldest[1])
   pace = math.min(pace, math.floor((admitted - since) * 60000 / (now - tonumber(oldest[2]))))
 end
 local newest = redis.call('ZRANGE', KEYS[8], -1, -1, 'WITHSCORES')
