@@ -632,6 +632,35 @@ async fn buyers_join_once_and_early_joiners_are_shuffled(db: sqlx::PgPool) {
     );
 }
 
+/// One buyer joining from many devices at once holds one ticket: the first join takes the
+/// place, and the others wait for it to be signed rather than take a second.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_buyer_joining_from_many_devices_at_once_holds_one_ticket(db: sqlx::PgPool) {
+    let shop = shop(db).await;
+    let app = &shop.app;
+    let sale = sale_of_five_in_a_minute(&shop).await;
+    let id: i64 = sale["flashSaleId"].as_str().unwrap().parse().unwrap();
+    let path = format!("/api/flash-sales/{id}/queue");
+    let answers = futures_util::future::join_all(
+        (0..16).map(|_| app.post(&path).bearer(&shop.buyer.token).send()),
+    )
+    .await;
+    let tickets: std::collections::HashSet<String> = answers
+        .iter()
+        .map(|joined| {
+            joined.expect(StatusCode::OK);
+            joined.json["ticket"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(tickets.len(), 1, "one ticket for all devices: {tickets:?}");
+    let cursor = app
+        .get(&format!("/api/flash-sales/{id}/admission"))
+        .send()
+        .await;
+    cursor.expect(StatusCode::OK);
+    assert_eq!(cursor.json["joined"].as_u64(), Some(1), "one place taken");
+}
+
 /// Joins `n` buyers straight into the queue, as the join route does.
 async fn join_many(
     app: &TestApp,
