@@ -661,6 +661,49 @@ async fn a_buyer_joining_from_many_devices_at_once_holds_one_ticket(db: sqlx::Pg
     assert_eq!(cursor.json["joined"].as_u64(), Some(1), "one place taken");
 }
 
+/// Joining takes a valid token, not a live session: a ticket buys nothing by itself, and most
+/// joiners never reach the checkout, which asks. A token whose session ended joins (its own
+/// place, no one else's) but cannot buy.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_signed_out_token_keeps_its_place_but_cannot_buy(db: sqlx::PgPool) {
+    let shop = shop(db).await;
+    let app = &shop.app;
+    let admin = app.user(Role::Admin).await;
+    let ember = shop.catalog.ember;
+    let sale = create_sale(
+        app,
+        &admin,
+        json!({"productId": ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": started_a_second_ago()}),
+    )
+    .await;
+    let id = sale["flashSaleId"].as_str().unwrap().to_owned();
+    let buyer = &buyers(app, 1).await[0];
+    let path = format!("/api/flash-sales/{id}/queue");
+    let joined = app.post(&path).bearer(&buyer.user.token).send().await;
+    joined.expect(StatusCode::OK);
+    app.post("/api/auth/logout")
+        .bearer(&buyer.user.token)
+        .send()
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    let again = app.post(&path).bearer(&buyer.user.token).send().await;
+    again.expect(StatusCode::OK);
+    assert_eq!(
+        again.json["ticket"], joined.json["ticket"],
+        "the same place"
+    );
+    app.post(&path)
+        .bearer("not-a-token")
+        .send()
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    let good = admission(&id, buyer.user.user_id, soon());
+    initiate(app, buyer, ember, 1, Some(&good))
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "session_expired");
+    assert_eq!(tokens_by_status(app, "CLAIMED").await, 0);
+}
+
 /// Joins `n` buyers straight into the queue, as the join route does.
 async fn join_many(
     app: &TestApp,

@@ -6,5 +6,5 @@ pub mod keys;
 pub mod password;
 pub mod sessions;
 
-pub use guards::{AdminUser, CurrentUser, EdgeCaller, SellerUser};
+pub use guards::{AdminUser, CurrentUser, EdgeCaller, SellerUser, TokenHolder};
 pub use keys::TokenKeys;

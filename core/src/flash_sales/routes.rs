@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{queue, sales};
-use crate::auth::{AdminUser, CurrentUser};
+use crate::auth::{AdminUser, TokenHolder};
 use crate::error::ApiResult;
 use crate::http::{JsonBody, PathParam};
 use crate::state::AppState;
@@ -138,7 +138,8 @@ async fn get_admission(
     ))]
 async fn join_queue(
     State(state): State<AppState>,
-    user: CurrentUser,
+    // A valid token; its session is checked at the checkout (see `TokenHolder`).
+    user: TokenHolder,
     PathParam(id): PathParam<FlashSaleId>,
 ) -> ApiResult<Json<QueueJoined>> {
     let row = sales::load_for_buyers(&state, id).await?;
