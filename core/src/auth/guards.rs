@@ -1,6 +1,7 @@
 //! Request guards: a handler that takes `CurrentUser` is for signed-in users (`TokenHolder`
-//! where a valid token is enough), `SellerUser` for sellers, `AdminUser` for admins, `EdgeCaller` for the edge itself. The check happens before
-//! the handler runs (and before its body is read), so no handler can forget it.
+//! where a valid token is enough), `SellerUser` for sellers, `AdminUser` for admins,
+//! `EdgeCaller` for the edge itself. The check happens before the handler runs (and before its
+//! body is read), so no handler can forget it.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
