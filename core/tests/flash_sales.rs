@@ -65,6 +65,18 @@ async fn sale_of_five_in_a_minute(shop: &Shop) -> Value {
     .await
 }
 
+/// Five embers on sale since a second ago, scheduled by a new admin; answers the sale's id.
+async fn live_sale_of_five(shop: &Shop) -> String {
+    let admin = shop.app.user(Role::Admin).await;
+    let sale = create_sale(
+        &shop.app,
+        &admin,
+        json!({"productId": shop.catalog.ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": started_a_second_ago()}),
+    )
+    .await;
+    sale["flashSaleId"].as_str().unwrap().to_owned()
+}
+
 /// A buyer with an address, ready to check out.
 struct Buyer {
     user: TestUser,
@@ -496,15 +508,8 @@ async fn exactly_the_units_are_sold_however_buyers_race_and_walk_away(db: sqlx::
 async fn the_pool_is_rebuilt_from_the_record_when_redis_loses_it(db: sqlx::PgPool) {
     let shop = shop(db).await;
     let app = &shop.app;
-    let admin = app.user(Role::Admin).await;
     let ember = shop.catalog.ember;
-    let sale = create_sale(
-        app,
-        &admin,
-        json!({"productId": ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": started_a_second_ago()}),
-    )
-    .await;
-    let id = sale["flashSaleId"].as_str().unwrap().to_owned();
+    let id = live_sale_of_five(&shop).await;
     let all = buyers(app, 4).await;
     let sold = initiate(
         app,
@@ -668,15 +673,8 @@ async fn a_buyer_joining_from_many_devices_at_once_holds_one_ticket(db: sqlx::Pg
 async fn a_signed_out_token_keeps_its_place_but_cannot_buy(db: sqlx::PgPool) {
     let shop = shop(db).await;
     let app = &shop.app;
-    let admin = app.user(Role::Admin).await;
     let ember = shop.catalog.ember;
-    let sale = create_sale(
-        app,
-        &admin,
-        json!({"productId": ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": started_a_second_ago()}),
-    )
-    .await;
-    let id = sale["flashSaleId"].as_str().unwrap().to_owned();
+    let id = live_sale_of_five(&shop).await;
     let buyer = &buyers(app, 1).await[0];
     let path = format!("/api/flash-sales/{id}/queue");
     let joined = app.post(&path).bearer(&buyer.user.token).send().await;
@@ -883,14 +881,7 @@ async fn the_flash_sale_job_reloads_a_lost_pool_and_returns_claims_that_never_be
 ) {
     let shop = shop(db).await;
     let app = &shop.app;
-    let admin = app.user(Role::Admin).await;
-    let sale = create_sale(
-        app,
-        &admin,
-        json!({"productId": shop.catalog.ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": started_a_second_ago()}),
-    )
-    .await;
-    let id = sale["flashSaleId"].as_str().unwrap().to_owned();
+    let id = live_sale_of_five(&shop).await;
     let keys = SaleKeys::new(&app.state.redis, FlashSaleId::new(id.parse().unwrap()));
 
     // A process claimed two tokens and died before its checkout was written.

@@ -69,8 +69,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         if let Some(user) = parts.extensions.get::<CurrentUser>() {
             return Ok(*user);
         }
-        let claims = verified_claims(state, &parts.headers)?
-            .ok_or_else(|| ApiError::unauthorized("missing_token", "sign in to do this"))?;
+        let claims = required_claims(state, &parts.headers)?;
         if !sessions::is_live(&state.db, &state.redis, claims.sid, claims.sub).await? {
             return Err(ApiError::unauthorized(
                 "session_expired",
@@ -85,6 +84,12 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts.extensions.insert(user);
         Ok(user)
     }
+}
+
+/// The claims of the request's bearer token, which it must carry.
+fn required_claims(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Claims, ApiError> {
+    verified_claims(state, headers)?
+        .ok_or_else(|| ApiError::unauthorized("missing_token", "sign in to do this"))
 }
 
 /// A caller whose token verifies, without asking whether its session is still live. Only for
@@ -105,8 +110,7 @@ impl FromRequestParts<AppState> for TokenHolder {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let claims = verified_claims(state, &parts.headers)?
-            .ok_or_else(|| ApiError::unauthorized("missing_token", "sign in to do this"))?;
+        let claims = required_claims(state, &parts.headers)?;
         Ok(TokenHolder {
             user_id: claims.sub,
         })
