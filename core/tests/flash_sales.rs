@@ -638,7 +638,7 @@ async fn buyers_join_once_and_early_joiners_are_shuffled(db: sqlx::PgPool) {
 }
 
 /// One buyer joining from many devices at once holds one ticket: the first join takes the
-/// place, and the others wait for it to be signed rather than take a second.
+/// place, and the others find it kept and are given the same ticket, signed again.
 #[sqlx::test(migrations = "../migrations")]
 async fn a_buyer_joining_from_many_devices_at_once_holds_one_ticket(db: sqlx::PgPool) {
     let shop = shop(db).await;
@@ -702,6 +702,45 @@ async fn a_signed_out_token_keeps_its_place_but_cannot_buy(db: sqlx::PgPool) {
     assert_eq!(tokens_by_status(app, "CLAIMED").await, 0);
 }
 
+/// A core before this one kept the signed ticket in the queue (empty while signing it): a sale
+/// live across the upgrade answers those buyers' joins with the ticket they hold.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_ticket_an_earlier_core_kept_is_answered_as_it_was(db: sqlx::PgPool) {
+    let shop = shop(db).await;
+    let app = &shop.app;
+    let id = live_sale_of_five(&shop).await;
+    let sale = FlashSaleId::new(id.parse().unwrap());
+    let signing = app.user(Role::Customer).await;
+    let held = key()
+        .sign_ticket(&QueueTicket {
+            sale,
+            user: UserId::new(shop.buyer.user_id),
+            ticket_id: uuid::Uuid::new_v4(),
+            place: Place::AfterStart { arrival: 0 },
+            joined_at: Utc::now().timestamp(),
+        })
+        .unwrap();
+    // The layout that core wrote: the buyer's id to the signed ticket.
+    let joined = app.state.redis.key(&format!("fs:{{{id}}}:joined"));
+    let mut redis = app.state.redis.connection().await.unwrap();
+    let _: () = redis::pipe()
+        .hset(&joined, shop.buyer.user_id, &held)
+        .hset(&joined, signing.user_id, "")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+
+    let path = format!("/api/flash-sales/{id}/queue");
+    let again = app.post(&path).bearer(&shop.buyer.token).send().await;
+    again.expect(StatusCode::OK);
+    assert_eq!(again.json["ticket"].as_str(), Some(held.as_str()));
+    app.post(&path)
+        .bearer(&signing.token)
+        .send()
+        .await
+        .expect_error(StatusCode::CONFLICT, "join_in_progress");
+}
+
 /// Joins `n` buyers straight into the queue, as the join route does.
 async fn join_many(
     app: &TestApp,
@@ -720,13 +759,13 @@ async fn join_many(
             uuid::Uuid::new_v4(),
             lottery,
             before_start,
+            Utc::now().timestamp(),
         )
         .await
         .unwrap();
         places.push(match joined {
-            Joined::Early(lottery) => Place::BeforeStart { lottery },
-            Joined::Late(arrival) => Place::AfterStart { arrival },
-            Joined::Existing(_) => panic!("joined twice"),
+            Joined::New(kept) => kept.place,
+            other => panic!("joined twice: {other:?}"),
         });
     }
     places

@@ -6,7 +6,7 @@
 use std::sync::LazyLock;
 
 use redis::Script;
-use shared_model::flash_sale::LOTTERY_SPAN;
+use shared_model::flash_sale::{LOTTERY_SPAN, Place};
 use shared_model::ids::{CheckoutId, FlashSaleId, UserId};
 
 use crate::kv::Redis;
@@ -298,15 +298,52 @@ pub async fn advance_admission(
     })
 }
 
+/// A buyer's place in a sale's queue, as the join script keeps it: what their ticket says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeptPlace {
+    pub ticket_id: uuid::Uuid,
+    pub place: Place,
+    pub joined_at: i64,
+}
+
+impl KeptPlace {
+    /// `ticket id|early or late|number|joined at`, as `join.lua` writes it.
+    fn parse(kept: &str) -> Option<Self> {
+        let mut parts = kept.split('|');
+        let ticket_id = parts.next()?.parse().ok()?;
+        let number = |n: &str| n.parse::<u64>().ok();
+        let place = match (parts.next()?, parts.next()?) {
+            ("early", n) => Place::BeforeStart {
+                lottery: number(n)?,
+            },
+            ("late", n) => Place::AfterStart {
+                arrival: number(n)?,
+            },
+            _ => return None,
+        };
+        let joined_at = parts.next()?.parse().ok()?;
+        parts.next().is_none().then_some(KeptPlace {
+            ticket_id,
+            place,
+            joined_at,
+        })
+    }
+}
+
 /// What the join script decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Joined {
-    /// This buyer joined before; the signed ticket (empty while that first join signs it).
-    Existing(String),
-    Early(u64),
-    Late(u64),
+    /// This join put the buyer in the queue.
+    New(KeptPlace),
+    /// The buyer joined before.
+    Existing(KeptPlace),
+    /// The buyer joined before, under a core that kept the signed ticket instead of the place
+    /// (empty while that join was signing it): a sale that was live across the upgrade.
+    Signed(String),
 }
 
+/// Joins `user` to the sale's queue with the ticket `ticket` and, before the start, the
+/// lottery number `lottery`, at `joined_at` (unix seconds); or finds where they joined before.
 pub async fn join(
     redis: &Redis,
     keys: &SaleKeys,
@@ -314,6 +351,7 @@ pub async fn join(
     ticket: uuid::Uuid,
     lottery: u64,
     before_start: bool,
+    joined_at: i64,
 ) -> redis::RedisResult<Joined> {
     let [joined, early, late, cursor, _] = keys.queue();
     let mut conn = redis.connection().await?;
@@ -326,45 +364,19 @@ pub async fn join(
         .arg(ticket.to_string())
         .arg(lottery)
         .arg(if before_start { "1" } else { "0" })
+        .arg(joined_at)
         .invoke_async(&mut conn)
         .await?;
-    let number = || value.parse::<u64>().unwrap_or(0);
-    Ok(match kind.as_str() {
-        "existing" => Joined::Existing(value),
-        "early" => Joined::Early(number()),
-        _ => Joined::Late(number()),
+    Ok(match (kind.as_str(), KeptPlace::parse(&value)) {
+        ("new", Some(kept)) => Joined::New(kept),
+        (_, Some(kept)) => Joined::Existing(kept),
+        ("new", None) => {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::TypeError,
+                "the join script kept a place it cannot read",
+                value,
+            )));
+        }
+        (_, None) => Joined::Signed(value),
     })
-}
-
-/// Stores the signed ticket of a buyer who just joined, for their next join to find.
-pub async fn keep_ticket(
-    redis: &Redis,
-    keys: &SaleKeys,
-    user: UserId,
-    signed: &str,
-) -> redis::RedisResult<()> {
-    let [joined, ..] = keys.queue();
-    let mut conn = redis.connection().await?;
-    redis::cmd("HSET")
-        .arg(joined)
-        .arg(user.get())
-        .arg(signed)
-        .query_async(&mut conn)
-        .await
-}
-
-/// The signed ticket a buyer holds, if their join finished signing it.
-pub async fn ticket_of(
-    redis: &Redis,
-    keys: &SaleKeys,
-    user: UserId,
-) -> redis::RedisResult<Option<String>> {
-    let [joined, ..] = keys.queue();
-    let mut conn = redis.connection().await?;
-    let signed: Option<String> = redis::cmd("HGET")
-        .arg(joined)
-        .arg(user.get())
-        .query_async(&mut conn)
-        .await?;
-    Ok(signed.filter(|s| !s.is_empty()))
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use shared_model::api::flash_sales::QueueJoined;
-use shared_model::flash_sale::{AdmissionCursor, LOTTERY_SPAN, Place, QueueTicket};
+use shared_model::flash_sale::{AdmissionCursor, LOTTERY_SPAN, QueueTicket};
 use shared_model::ids::UserId;
 
 use super::pool::{self, Joined, Pace, SaleKeys};
@@ -37,77 +37,70 @@ pub async fn join(
         ));
     }
     let keys = SaleKeys::new(&state.redis, sale.id());
-    let ticket_id = uuid::Uuid::new_v4();
     let lottery = rand::thread_rng().gen_range(0..LOTTERY_SPAN);
     let joined = pool::join(
         &state.redis,
         &keys,
         user,
-        ticket_id,
+        uuid::Uuid::new_v4(),
         lottery,
         now < sale.starts_at,
+        now.timestamp(),
     )
     .await
     .map_err(sales::unavailable)?;
-    let place = match joined {
-        Joined::Existing(signed) => return existing(state, sale, user, signed).await,
-        Joined::Early(lottery) => Place::BeforeStart { lottery },
-        Joined::Late(arrival) => Place::AfterStart { arrival },
+    let kept = match joined {
+        Joined::New(kept) => {
+            metrics::counter!("flash_sale_queue_joins_total").increment(1);
+            kept
+        }
+        // Signing is deterministic: a second join gets the very ticket the first one did.
+        Joined::Existing(kept) => kept,
+        Joined::Signed(signed) => return signed_before(state, sale, user, signed),
     };
     let ticket = QueueTicket {
         sale: sale.id(),
         user,
-        ticket_id,
-        place,
-        joined_at: now.timestamp(),
+        ticket_id: kept.ticket_id,
+        place: kept.place,
+        joined_at: kept.joined_at,
     };
     let signed = state
         .flash_sales
         .key
         .sign_ticket(&ticket)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("signing a ticket: {e}")))?;
-    pool::keep_ticket(&state.redis, &keys, user, &signed)
-        .await
-        .map_err(sales::unavailable)?;
-    metrics::counter!("flash_sale_queue_joins_total").increment(1);
     Ok(QueueJoined {
         ticket: signed,
-        place,
+        place: kept.place,
         starts_at: sale.starts_at,
     })
 }
 
-/// The ticket of a buyer who joined before (their first join may still be signing it).
-async fn existing(
+/// The ticket of a buyer who joined while an earlier core, which kept signed tickets, served
+/// the sale; empty while that core was signing it.
+fn signed_before(
     state: &AppState,
     sale: &SaleRow,
     user: UserId,
-    mut signed: String,
+    signed: String,
 ) -> ApiResult<QueueJoined> {
-    let keys = SaleKeys::new(&state.redis, sale.id());
-    for _ in 0..40 {
-        if !signed.is_empty() {
-            let ticket = state
-                .flash_sales
-                .key
-                .verify_ticket(&signed, sale.id(), user)
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("a stored ticket: {e}")))?;
-            return Ok(QueueJoined {
-                ticket: signed,
-                place: ticket.place,
-                starts_at: sale.starts_at,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-        signed = pool::ticket_of(&state.redis, &keys, user)
-            .await
-            .map_err(sales::unavailable)?
-            .unwrap_or_default();
+    if signed.is_empty() {
+        return Err(ApiError::conflict(
+            "join_in_progress",
+            "this buyer's first join is still being processed; try again",
+        ));
     }
-    Err(ApiError::conflict(
-        "join_in_progress",
-        "this buyer's first join is still being processed; try again",
-    ))
+    let ticket = state
+        .flash_sales
+        .key
+        .verify_ticket(&signed, sale.id(), user)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("a stored ticket: {e}")))?;
+    Ok(QueueJoined {
+        ticket: signed,
+        place: ticket.place,
+        starts_at: sale.starts_at,
+    })
 }
 
 /// The admission cursor, advanced to `now`.
