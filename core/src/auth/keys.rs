@@ -25,8 +25,9 @@ pub struct TokenKeys {
     verified: Arc<VerifiedTokens>,
 }
 
-/// Tokens remembered at most (about 200 bytes each).
-const VERIFIED_TOKENS_CAP: usize = 50_000;
+/// Tokens remembered at most (about 200 bytes each): every signed-in buyer of a big sale
+/// (each joins, and those admitted check out and pay), with room to spare.
+const VERIFIED_TOKENS_CAP: usize = 200_000;
 
 impl TokenKeys {
     pub fn from_signing_key(signing: SigningKey) -> Self {

@@ -32,8 +32,11 @@ fn session_cookie(request: &Request) -> Option<&str> {
 }
 
 /// Tokens this isolate has verified: a buyer polling the waiting room sends the same token
-/// every few seconds. 50,000 tokens take about 10 MB of the isolate's memory.
-static VERIFIED: LazyLock<VerifiedTokens> = LazyLock::new(|| VerifiedTokens::new(50_000));
+/// every few seconds. Sized for a sale of 100,000 buyers on one isolate: with room for 50,000,
+/// the early joiners filled the map just before the start, the first late joiner cleared it,
+/// and every early joiner's first poll was checked again (~200 µs each in Wasm). 110,000
+/// tokens take about 22 MB of the isolate's 128 MB (the map's table has 2^17 slots).
+static VERIFIED: LazyLock<VerifiedTokens> = LazyLock::new(|| VerifiedTokens::new(110_000));
 
 /// The buyer's verified claims, `None` for a guest. A bearer token that does not verify is
 /// refused: a forged or expired token never falls back to being a guest. A session cookie
