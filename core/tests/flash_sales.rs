@@ -65,6 +65,12 @@ async fn sale_of_five_in_a_minute(shop: &Shop) -> Value {
     .await
 }
 
+/// Five embers on sale from a minute from now (buyers join its waiting room); answers its id.
+async fn waiting_sale_of_five(shop: &Shop) -> i64 {
+    let sale = sale_of_five_in_a_minute(shop).await;
+    sale["flashSaleId"].as_str().unwrap().parse().unwrap()
+}
+
 /// Five embers on sale since a second ago, scheduled by a new admin; answers the sale's id.
 async fn live_sale_of_five(shop: &Shop) -> String {
     let admin = shop.app.user(Role::Admin).await;
@@ -593,8 +599,7 @@ async fn the_pool_is_rebuilt_from_the_record_when_redis_loses_it(db: sqlx::PgPoo
 async fn buyers_join_once_and_early_joiners_are_shuffled(db: sqlx::PgPool) {
     let shop = shop(db).await;
     let app = &shop.app;
-    let sale = sale_of_five_in_a_minute(&shop).await;
-    let id: i64 = sale["flashSaleId"].as_str().unwrap().parse().unwrap();
+    let id = waiting_sale_of_five(&shop).await;
     let join = |token: String| async move {
         let joined = app
             .post(&format!("/api/flash-sales/{id}/queue"))
@@ -643,8 +648,7 @@ async fn buyers_join_once_and_early_joiners_are_shuffled(db: sqlx::PgPool) {
 async fn a_buyer_joining_from_many_devices_at_once_holds_one_ticket(db: sqlx::PgPool) {
     let shop = shop(db).await;
     let app = &shop.app;
-    let sale = sale_of_five_in_a_minute(&shop).await;
-    let id: i64 = sale["flashSaleId"].as_str().unwrap().parse().unwrap();
+    let id = waiting_sale_of_five(&shop).await;
     let path = format!("/api/flash-sales/{id}/queue");
     let answers = futures_util::future::join_all(
         (0..16).map(|_| app.post(&path).bearer(&shop.buyer.token).send()),
