@@ -379,6 +379,48 @@ async fn admissions_are_checked_and_each_buys_once(db: sqlx::PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn a_checkout_refused_after_its_claim_gives_the_token_back(db: sqlx::PgPool) {
+    let shop = shop(db).await;
+    let app = &shop.app;
+    let admin = app.user(Role::Admin).await;
+    let ember = shop.catalog.ember;
+    let sale = create_sale(
+        app,
+        &admin,
+        json!({"productId": ember.to_string(), "units": 1, "salePrice": "9.99", "startsAt": started_a_second_ago()}),
+    )
+    .await;
+    let id = sale["flashSaleId"].as_str().unwrap().to_owned();
+    let all = buyers(app, 2).await;
+    let (alice, bob) = (&all[0], &all[1]);
+    let good = admission(&id, alice.user.user_id, soon());
+
+    // The token is claimed before the address is read; the address is someone else's.
+    app.post("/api/checkout/initiate")
+        .bearer(&alice.user.token)
+        .json(&json!({
+            "items": [{"productId": ember.to_string(), "quantity": 1}],
+            "shippingAddressId": bob.address,
+            "admissionToken": good,
+        }))
+        .send()
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "address_not_found");
+    assert_eq!(tokens_by_status(app, "CLAIMED").await, 0);
+    assert_eq!(sale_view(app, &id).await["unitsLeft"], 1);
+
+    // The only unit is still for sale, and the same admission may buy it.
+    initiate(app, alice, ember, 1, Some(&good))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(tokens_by_status(app, "CLAIMED").await, 1);
+    let late = admission(&id, bob.user.user_id, soon());
+    initiate(app, bob, ember, 1, Some(&late))
+        .await
+        .expect_error(StatusCode::CONFLICT, "sold_out");
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn exactly_the_units_are_sold_however_buyers_race_and_walk_away(db: sqlx::PgPool) {
     let shop = Shop::open(db, &[], Duration::from_secs(5), illinois()).await;
     let app = &shop.app;

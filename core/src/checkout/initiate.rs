@@ -2,31 +2,30 @@
 //! source of truth, reserve the stock, and create the PENDING order and its saga (seed 7.1, 7.9).
 //!
 //! Nothing the client says about prices is charged: its `priceAtAddition` only decides whether a
-//! rise must be re-confirmed. The reservation comes first and everything else is written in one
-//! transaction after it, so a sold-out buyer costs no writes; a crash in between leaves a
-//! reservation without a saga, which the expiry sweep releases.
+//! rise must be re-confirmed. A flash-sale line's purchase token is claimed first, so a buyer
+//! of a sold-out sale costs no reads; the reservation comes next and everything else is
+//! written in one transaction after it, so a sold-out buyer costs no writes; a crash in between
+//! leaves a reservation without a saga, which the expiry sweep releases.
 
 use std::collections::HashMap;
 
-use chrono::{SubsecRound, Utc};
-use rust_decimal::Decimal;
+use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::json;
 use shared_model::api::checkout::{
-    CheckoutLine, CheckoutView, InitiateCheckoutRequest, MAX_CHECKOUT_LINES, PriceChangeNotice,
-    ShortItem,
+    CheckoutLine, CheckoutView, InitiateCheckoutRequest, PriceChangeNotice, ShortItem,
 };
 use shared_model::events::{CheckoutInitiated, CheckoutItem, InventoryReserved, ReservedItem};
-use shared_model::ids::{ProductId, SagaId, VariantId, WarehouseId};
+use shared_model::ids::{CheckoutId, ProductId, SagaId, VariantId, WarehouseId};
 use shared_model::order::{OrderNumber, SagaStep};
-use shared_model::pricing::price_change;
 use shared_model::{Currency, ModelError};
 
+use super::lines::{self, Line};
 use super::saga_log::NewSaga;
-use super::store::{self, NewCheckout, Purchasable};
+use super::store::NewCheckout;
 use super::{crash_point, progress, view};
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
-use crate::flash_sales::purchase;
+use crate::flash_sales::purchase::{self, SaleLine};
 use crate::inventory::reservation_store;
 use crate::inventory::reservations::{
     Allocation, LineRequest, ReleaseKind, ReserveOutcome, ReserveRequest, ShipTo,
@@ -37,34 +36,99 @@ use crate::pricing::{self, LineToPrice};
 use crate::state::AppState;
 use crate::users;
 
-/// A validated line: what is bought and at which list prices.
-struct Line {
-    product: Purchasable,
-    quantity: u32,
-    seen_price: Option<Decimal>,
-}
-
-impl Line {
-    fn product_id(&self) -> ProductId {
-        ProductId::new(self.product.product_id)
-    }
-
-    fn variant_id(&self) -> Option<VariantId> {
-        self.product.variant_id.map(VariantId::new)
-    }
-}
-
 pub async fn initiate(
     state: &AppState,
     user: CurrentUser,
     request: InitiateCheckoutRequest,
     correlation_id: &str,
 ) -> ApiResult<CheckoutView> {
+    let wanted = lines::wanted(&request)?;
+
+    // A line on a live flash sale needs the waiting room's admission, is priced by the sale,
+    // and claims its purchase token before anything is read: once the pool is empty, every
+    // further buyer hears "sold out" without costing the catalog, address and rate reads.
+    let now = Utc::now();
+    let asked: Vec<(ProductId, Option<VariantId>, u32)> = wanted
+        .iter()
+        .map(|w| (w.product, w.variant, w.quantity))
+        .collect();
+    let sale_line = purchase::admitted_line(
+        state,
+        user.user_id,
+        &asked,
+        request.admission_token.as_deref(),
+        now,
+    )
+    .await?;
+    let checkout = super::new_checkout_id();
+    // A flash-sale unit is held for the sale's token TTL, not the usual 15 minutes.
+    let hold = match &sale_line {
+        Some(sale) => state
+            .config
+            .checkout_ttl
+            .min(std::time::Duration::from_secs(u64::from(
+                sale.sale.settings().token_ttl_seconds,
+            ))),
+        None => state.config.checkout_ttl,
+    };
+    // To the microsecond, as PostgreSQL keeps it: every copy of the deadline is the same.
+    let expires_at = (Utc::now()
+        + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::minutes(15)))
+    .trunc_subsecs(6);
+    let claim = match &sale_line {
+        Some(sale) => Some(purchase::claim(state, sale, checkout, user.user_id, expires_at).await?),
+        None => None,
+    };
+    let initiated = initiate_claimed(
+        state,
+        &user,
+        &request,
+        &wanted,
+        Claimed {
+            checkout,
+            expires_at,
+            sale_line: sale_line.as_ref(),
+            claim: claim.as_ref(),
+        },
+        correlation_id,
+    )
+    .await;
+    if let (Err(_), Some(claim)) = (&initiated, &claim) {
+        // Nothing holds the tokens any more: they go back, and the admission may try again.
+        claim.give_back(state).await;
+    }
+    initiated
+}
+
+/// What the checkout holds before it reads anything.
+struct Claimed<'a> {
+    checkout: CheckoutId,
+    expires_at: DateTime<Utc>,
+    sale_line: Option<&'a SaleLine>,
+    claim: Option<&'a purchase::Claim>,
+}
+
+/// The checkout once its flash-sale tokens, if any, are claimed. On every refusal nothing of it
+/// holds the tokens: no reservation, or one released again.
+async fn initiate_claimed(
+    state: &AppState,
+    user: &CurrentUser,
+    request: &InitiateCheckoutRequest,
+    wanted: &[lines::Wanted],
+    claimed: Claimed<'_>,
+    correlation_id: &str,
+) -> ApiResult<CheckoutView> {
+    let Claimed {
+        checkout,
+        expires_at,
+        sale_line,
+        claim,
+    } = claimed;
     // The reads, one after another on one connection: each connection handed back to the pool
     // costs a round trip of its own (the pool checks it), which under load cost more than
     // running the reads side by side saved. The lines' answer comes first when both are wrong.
     let mut conn = state.db.acquire().await?;
-    let lines = validate_lines(&mut conn, &request).await?;
+    let lines = lines::in_catalog(&mut conn, wanted).await?;
     let shipping =
         users::store::get_address(&mut *conn, user.user_id, request.shipping_address_id).await?;
     let billing_id = request
@@ -87,21 +151,6 @@ pub async fn initiate(
         .into());
     }
 
-    // A line on a live flash sale needs the waiting room's admission, and is priced by the sale.
-    let now = Utc::now();
-    let wanted: Vec<(ProductId, Option<VariantId>, u32)> = lines
-        .iter()
-        .map(|l| (l.product_id(), l.variant_id(), l.quantity))
-        .collect();
-    let sale_line = purchase::admitted_line(
-        state,
-        user.user_id,
-        &wanted,
-        request.admission_token.as_deref(),
-        now,
-    )
-    .await?;
-
     let breakdown = pricing::quote(
         &rates,
         currency,
@@ -119,7 +168,7 @@ pub async fn initiate(
             })
             .collect(),
     )?;
-    let notices = price_notices(&lines, &breakdown.lines);
+    let notices = lines::price_notices(&lines, &breakdown.lines);
     let needs_confirmation: Vec<&PriceChangeNotice> = notices
         .iter()
         .filter(|n| n.change.needs_confirmation())
@@ -133,26 +182,7 @@ pub async fn initiate(
         });
     }
 
-    let checkout = super::new_checkout_id();
     let saga = SagaId::for_checkout(checkout);
-    // A flash-sale unit is held for the sale's token TTL, not the usual 15 minutes.
-    let hold = match &sale_line {
-        Some(sale) => state
-            .config
-            .checkout_ttl
-            .min(std::time::Duration::from_secs(u64::from(
-                sale.sale.settings().token_ttl_seconds,
-            ))),
-        None => state.config.checkout_ttl,
-    };
-    // To the microsecond, as PostgreSQL keeps it: every copy of the deadline is the same.
-    let expires_at = (Utc::now()
-        + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::minutes(15)))
-    .trunc_subsecs(6);
-    let claim = match &sale_line {
-        Some(sale) => Some(purchase::claim(state, sale, checkout, user.user_id, expires_at).await?),
-        None => None,
-    };
     let reservation = ReserveRequest {
         saga,
         checkout,
@@ -171,11 +201,7 @@ pub async fn initiate(
         },
         expires_at,
     };
-    let reserved = state.reservations.reserve(&reservation).await;
-    if let (Some(claim), Ok(ReserveOutcome::Short(_)) | Err(_)) = (&claim, &reserved) {
-        claim.give_back(state).await;
-    }
-    let allocations = match reserved? {
+    let allocations = match state.reservations.reserve(&reservation).await? {
         ReserveOutcome::Reserved(allocations) => allocations,
         ReserveOutcome::Short(short) => {
             let items: Vec<ShortItem> = short
@@ -281,7 +307,7 @@ pub async fn initiate(
                 reserved: json!({ "items": reserved_items }),
             },
             events: events.into(),
-            claim: claim.as_ref().map(|c| c.record(saga, expires_at)),
+            claim: claim.map(|c| c.record(saga, expires_at)),
         };
         state.recorder.record(recorded).await
     }
@@ -289,15 +315,14 @@ pub async fn initiate(
     let order = match written {
         Ok(order) => order,
         Err(err) => {
-            if let Some(claim) = &claim {
-                if let Err(release) = state
+            // The caller gives the claim's tokens back once the unit is free again.
+            if claim.is_some()
+                && let Err(release) = state
                     .reservations
                     .release(saga, ReleaseKind::Released)
                     .await
-                {
-                    tracing::warn!(error = %release, %saga, "could not release a failed flash-sale checkout; the sweep will");
-                }
-                claim.give_back(state).await;
+            {
+                tracing::warn!(error = %release, %saga, "could not release a failed flash-sale checkout; the sweep will");
             }
             return Err(err);
         }
@@ -355,105 +380,4 @@ async fn reserved_items(
     let mut conn = state.db.acquire().await?;
     let reserved = reservation_store::reserved_rows(&mut conn, saga).await?;
     Ok(progress::reserved_items(&reserved))
-}
-
-/// Checks every line against the catalog: known, on sale, variant valid, within the cap.
-/// Repeated lines of one product and variant are merged first.
-async fn validate_lines(
-    conn: &mut sqlx::PgConnection,
-    request: &InitiateCheckoutRequest,
-) -> ApiResult<Vec<Line>> {
-    if request.items.is_empty() {
-        return Err(ModelError::invalid("items", "a checkout needs at least one item").into());
-    }
-    if request.items.len() > MAX_CHECKOUT_LINES {
-        return Err(
-            ModelError::invalid("items", format!("at most {MAX_CHECKOUT_LINES} lines")).into(),
-        );
-    }
-    let mut merged: Vec<(ProductId, Option<VariantId>, u32, Option<Decimal>)> = Vec::new();
-    for (i, item) in request.items.iter().enumerate() {
-        if item.quantity == 0 {
-            return Err(
-                ModelError::invalid(format!("items[{i}].quantity"), "must be at least 1").into(),
-            );
-        }
-        match merged
-            .iter_mut()
-            .find(|(p, v, ..)| *p == item.product_id && *v == item.variant_id)
-        {
-            Some(existing) => existing.2 = existing.2.saturating_add(item.quantity),
-            None => merged.push((
-                item.product_id,
-                item.variant_id,
-                item.quantity,
-                item.price_at_addition,
-            )),
-        }
-    }
-    let keys: Vec<(ProductId, Option<VariantId>)> =
-        merged.iter().map(|(p, v, ..)| (*p, *v)).collect();
-    let found = store::purchasables(conn, &keys).await?;
-    merged
-        .into_iter()
-        .map(|(product_id, variant_id, quantity, seen_price)| {
-            let product = found
-                .iter()
-                .find(|f| {
-                    f.product_id == product_id.get()
-                        && f.variant_id == variant_id.map(VariantId::get)
-                })
-                .cloned()
-                .ok_or_else(|| {
-                    ApiError::unprocessable("unknown_product", format!("no product {product_id}"))
-                })?;
-            if product.status != "ACTIVE" {
-                return Err(ApiError::unprocessable(
-                    "product_unavailable",
-                    format!("{} is not for sale", product.name),
-                ));
-            }
-            if !product.variant_ok || (product.has_variants && variant_id.is_none()) {
-                return Err(ApiError::unprocessable(
-                    "unknown_variant",
-                    format!("{} needs a valid variantId", product.name),
-                ));
-            }
-            let cap = u32::try_from(product.max_quantity_per_order).unwrap_or(1);
-            if quantity > cap {
-                return Err(ModelError::invalid(
-                    "items",
-                    format!("at most {cap} of {} per order", product.name),
-                )
-                .into());
-            }
-            Ok(Line {
-                product,
-                quantity,
-                seen_price,
-            })
-        })
-        .collect()
-}
-
-/// Lines whose unit price moved since the buyer saw it.
-fn price_notices(
-    lines: &[Line],
-    priced: &[shared_model::pricing::PricedLine],
-) -> Vec<PriceChangeNotice> {
-    lines
-        .iter()
-        .zip(priced)
-        .filter_map(|(line, priced)| {
-            let previous = line.seen_price?;
-            let change = price_change(previous, priced.unit_price);
-            change.is_changed().then(|| PriceChangeNotice {
-                product_id: line.product_id(),
-                variant_id: line.variant_id(),
-                previous,
-                current: priced.unit_price,
-                change,
-            })
-        })
-        .collect()
 }

@@ -6,6 +6,7 @@
 pub mod completion;
 pub mod initiate;
 pub mod jobs;
+pub mod lines;
 pub mod opening;
 pub mod pay;
 pub mod progress;
