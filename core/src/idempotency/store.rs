@@ -196,7 +196,31 @@ pub async fn complete(
         scope: scope.to_owned(),
         key: key.to_owned(),
     };
-    complete_many(db, &[(&this, response)]).await.map(|_| ())
+    complete_one(db, &this, response).await.map(|_| ())
+}
+
+/// Stores the response of one claimed key: one statement in a transaction of its own, found
+/// by the primary key whatever the plan. Answers whether the key was claimed.
+pub async fn complete_one(
+    db: impl sqlx::PgExecutor<'_>,
+    key: &KeyOf,
+    response: &StoredResponse,
+) -> Result<bool, sqlx::Error> {
+    let completed = sqlx::query(
+        "UPDATE idempotency_keys
+            SET status = 'COMPLETED', response_status = $3, response_headers = $4,
+                response_body = $5
+          WHERE scope = $1 AND idempotency_key = $2
+            AND set_config('synchronous_commit', 'off', true) = 'off'",
+    )
+    .bind(&key.scope)
+    .bind(&key.key)
+    .bind(response.status as i16)
+    .bind(serde_json::to_value(&response.headers).unwrap_or_default())
+    .bind(response.body.as_slice())
+    .execute(db)
+    .await?;
+    Ok(completed.rows_affected() == 1)
 }
 
 /// Forgets a claim whose request failed on our side, so a retry runs afresh.
