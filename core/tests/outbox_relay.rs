@@ -900,6 +900,35 @@ async fn first_attempts_reach_a_consumer_in_one_transaction_in_order(pool: PgPoo
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn a_backlog_larger_than_a_batch_goes_out_in_one_pass_one_transaction_a_batch(pool: PgPool) {
+    create_recording_table(&pool).await;
+    let relay = Relay::new(
+        pool.clone(),
+        vec![Recorder::new("first"), Recorder::new("second")],
+    )
+    .with_config(fast());
+    let saga = new_saga();
+    for step in 1..=40 {
+        emit(&pool, &step_event(Some(saga), step, "ok")).await;
+    }
+    // Batches of 16: 16, 16 and 8, each delivered to both consumers in one transaction.
+    assert_eq!(relay.deliver_pending().await.unwrap(), 40);
+    let seen = seen_by_saga(&pool).await;
+    let all: Vec<i64> = (1..=40).collect();
+    assert_eq!(seen[&("first".to_owned(), Some(saga.0))], all);
+    assert_eq!(seen[&("second".to_owned(), Some(saga.0))], all);
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT count(DISTINCT xmin::text) FROM test_deliveries"
+        )
+        .await,
+        3
+    );
+    assert_eq!(relay.deliver_pending().await.unwrap(), 0, "nothing left");
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn events_committed_in_quick_succession_go_out_in_one_pass(pool: PgPool) {
     create_recording_table(&pool).await;
     let config = RelayConfig {

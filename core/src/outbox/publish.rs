@@ -284,10 +284,11 @@ impl InProcess {
 }
 
 impl InProcess {
-    /// Each consumer gets the events it handles in one transaction: one dedupe insert for all,
-    /// its effects in order (one `handle_all`), one commit. A failure rolls that consumer's
-    /// transaction back and answers `false`; the relay then goes event by event, where
-    /// failures are counted, retried and dead-lettered.
+    /// Every consumer gets the events it handles in one transaction for them all: per consumer
+    /// one dedupe insert and its effects in order (one `handle_all`), then one commit. A
+    /// failure rolls the whole batch back and answers `false`; the relay then goes event by
+    /// event, where failures are counted, retried and dead-lettered, and each consumer's
+    /// effects outside PostgreSQL (Redis) are done again, as they are idempotent.
     async fn publish_batch(
         &self,
         conn: &mut PgConnection,
@@ -300,6 +301,8 @@ impl InProcess {
                 Err(_) => return Ok(false),
             }
         }
+        let mut tx = conn.begin().await?;
+        let mut delivered: Vec<(&str, &OutboxEvent)> = Vec::new();
         for consumer in &self.consumers {
             let mine: Vec<(&OutboxEvent, &EventEnvelope<EventPayload>)> = events
                 .iter()
@@ -312,7 +315,6 @@ impl InProcess {
                 continue;
             }
             let ids: Vec<Uuid> = mine.iter().map(|(e, _)| e.event_id).collect();
-            let mut tx = conn.begin().await?;
             let fresh: std::collections::HashSet<Uuid> = sqlx::query_scalar(
                 "INSERT INTO processed_events (consumer, event_id)
                  SELECT $1, event_id FROM UNNEST($2::uuid[]) AS event_id
@@ -336,14 +338,19 @@ impl InProcess {
                 let _ = tx.rollback().await;
                 return Ok(false);
             }
-            if tx.commit().await.is_err() {
-                return Ok(false);
-            }
-            for (event, _) in mine.iter().filter(|(e, _)| fresh.contains(&e.event_id)) {
-                metrics::counter!("outbox_events_delivered_total", "consumer" => consumer.name(),
-                    "topic" => event.topic.clone())
-                .increment(1);
-            }
+            delivered.extend(
+                mine.iter()
+                    .filter(|(e, _)| fresh.contains(&e.event_id))
+                    .map(|(e, _)| (consumer.name(), *e)),
+            );
+        }
+        if tx.commit().await.is_err() {
+            return Ok(false);
+        }
+        for (consumer, event) in delivered {
+            metrics::counter!("outbox_events_delivered_total", "consumer" => consumer,
+                "topic" => event.topic.clone())
+            .increment(1);
         }
         Ok(true)
     }
