@@ -66,8 +66,11 @@ pub struct QueueStatus {
     /// those who joined so far). Absent once the sale is closed.
     pub position: Option<u64>,
     /// Seconds until this buyer's turn may come, counted from when the queue moves (the start,
-    /// or a held unit's return): when to ask again. Absent once the sale is closed.
+    /// or a held unit's return). Absent once the sale is closed.
     pub estimated_wait_seconds: Option<u64>,
+    /// When to ask again, in seconds ([`refresh_after_seconds`]; the waiting page refreshes
+    /// itself then). Absent once admitted or closed: nothing more to wait for.
+    pub refresh_after_seconds: Option<u64>,
     pub starts_at: DateTime<Utc>,
     pub admission_token: Option<String>,
     pub admission_expires_at: Option<i64>,
@@ -110,17 +113,38 @@ pub async fn status(
         .map(|a| key.sign_admission(a))
         .transpose()
         .map_err(EdgeError::from)?;
+    // Counted from when the queue moves again (the start, or a held unit's return), so
+    // buyers (and the page) need not ask before then.
+    let estimated_wait_seconds = cursor.estimated_wait_seconds(&ticket, clock);
     Ok(QueueStatus {
         flash_sale_id: sale,
         state,
         position: (!cursor.closed).then(|| cursor.ahead_of(&ticket)),
-        // Counted from when the queue moves again (the start, or a held unit's return), so
-        // buyers (and the page) need not ask before then.
-        estimated_wait_seconds: cursor.estimated_wait_seconds(&ticket, clock),
+        estimated_wait_seconds,
+        refresh_after_seconds: refresh_after_seconds(state, estimated_wait_seconds),
         starts_at: cursor.starts_at,
         admission_token,
         admission_expires_at: admission.map(|a| a.expires_at),
     })
+}
+
+/// When a buyer in `state` should ask again, for an estimated wait of `estimated_wait`
+/// seconds: one rule for the waiting page's refresh and for clients of the JSON API.
+pub fn refresh_after_seconds(state: QueueState, estimated_wait: Option<u64>) -> Option<u64> {
+    match state {
+        // Half the wait, so a buyer far back does not ask every few seconds for nothing (a
+        // sale's first minutes have most of its buyers waiting, the more so when checkouts
+        // pace the queue, and every refresh is a request); at most every two minutes, and no
+        // more often than every two seconds near the turn.
+        QueueState::Waiting => Some((estimated_wait.unwrap_or(0) / 2).clamp(2, 120)),
+        // Sold out for now, or not started: the wait counts from when the queue moves again (a
+        // held unit's return, the start); no sooner, and at least every 30 s, as later joiners
+        // may push an early joiner's turn back.
+        QueueState::SoldOut | QueueState::NotStarted => {
+            Some(estimated_wait.unwrap_or(10).clamp(2, 30))
+        }
+        QueueState::Admitted | QueueState::Closed => None,
+    }
 }
 
 /// How old a kept cursor may be for the edge to tell a checkout "sold out" in the core's stead:

@@ -46,6 +46,10 @@ fn status_polls_are_answered_at_the_edge_from_a_cursor_asked_for_once_a_second()
         assert_eq!(status["state"], "WAITING");
         assert_eq!(status["position"], 6, "five arrivals ahead, and this buyer");
         assert_eq!(status["estimatedWaitSeconds"], 1, "six at 600 a minute");
+        assert_eq!(
+            status["refreshAfterSeconds"], 2,
+            "no sooner than in two seconds"
+        );
         assert!(status["admissionToken"].is_null());
     }
     assert_eq!(
@@ -74,6 +78,10 @@ fn an_admitted_buyer_gets_an_admission_for_themselves_and_this_sale() {
     let status = json(&poll(&edge, BUYER, &ticket(BUYER, 5)));
     assert_eq!(status["state"], "ADMITTED");
     assert_eq!(status["position"], 0);
+    assert!(
+        status["refreshAfterSeconds"].is_null(),
+        "nothing to wait for"
+    );
     let token = status["admissionToken"].as_str().unwrap();
     let key = AdmissionKey::from_secret(ADMISSION_SECRET).unwrap();
     let now = support::start().timestamp();
@@ -105,6 +113,7 @@ fn while_every_unit_is_held_the_wait_counts_from_when_one_may_come_back() {
     assert_eq!(queued["state"], "WAITING");
     // 60 ahead at 600 a minute.
     assert_eq!(queued["estimatedWaitSeconds"], 6);
+    assert_eq!(queued["refreshAfterSeconds"], 3, "half the wait");
 
     edge.host.advance(TimeDelta::seconds(2));
     {
@@ -115,6 +124,7 @@ fn while_every_unit_is_held_the_wait_counts_from_when_one_may_come_back() {
     let held = json(&poll(&edge, BUYER, &ticket(BUYER, 59)));
     assert_eq!(held["state"], "SOLD_OUT");
     assert_eq!(held["estimatedWaitSeconds"], 45 + 6, "{held}");
+    assert_eq!(held["refreshAfterSeconds"], 30, "at least every 30 s");
 
     // Sold out with nothing held (every unit paid for): only the queue's own wait.
     edge.host.advance(TimeDelta::seconds(2));
@@ -122,6 +132,7 @@ fn while_every_unit_is_held_the_wait_counts_from_when_one_may_come_back() {
     let sold = json(&poll(&edge, BUYER, &ticket(BUYER, 59)));
     assert_eq!(sold["state"], "SOLD_OUT");
     assert_eq!(sold["estimatedWaitSeconds"], 6);
+    assert_eq!(sold["refreshAfterSeconds"], 6, "the whole wait");
 }
 
 /// A ticket of one who joined before the start, with this lottery number.

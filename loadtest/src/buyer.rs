@@ -1,5 +1,5 @@
 //! One buyer's flash sale, through the edge: join the waiting room (before the start or after
-//! it), poll the place at the pace the estimated wait suggests, and once admitted check out
+//! it), poll the place when the edge says to ask again, and once admitted check out
 //! with the admission (the sale's buy-now, or `--through-cart`: put the item in the cart and
 //! check out from it) and pay. Some walk away once admitted, some are
 //! declined; a buyer told "sold out" goes back to waiting, since held units can come back.
@@ -342,23 +342,17 @@ impl Journey {
         let jitter = Duration::from_millis(rand::thread_rng().gen_range(0..250));
         match status["state"].as_str() {
             Some("ADMITTED") => Ok(status["admissionToken"].as_str().map(str::to_owned)),
-            Some("WAITING") => {
-                // Half the estimated wait, between half a second and two minutes (as the
-                // waiting page refreshes): asking every few seconds from far back only adds
-                // load, and a sale paced by its checkouts keeps most of its buyers waiting.
-                let eta = status["estimatedWaitSeconds"].as_u64().unwrap_or(1);
-                Err(Duration::from_millis((eta * 500).clamp(500, 120_000)) + jitter)
+            // When the edge says to ask again (as the waiting page refreshes itself): half the
+            // estimated wait, between 2 s and two minutes; while every unit is held, the whole
+            // wait, which counts from when a held unit may come back, between 2 and 30 s.
+            Some("WAITING" | "SOLD_OUT") => {
+                let after = status["refreshAfterSeconds"].as_u64().unwrap_or(2);
+                Err(Duration::from_secs(after) + jitter)
             }
             // Not the estimated turn before the start: buyers who asked only then (a second
             // before it) stalled two of three sales' first ten seconds (the edge busier with
             // polls, joins timing out), against none of one that all asked at the start.
             Some("NOT_STARTED") => Err(Duration::from_millis(500) + jitter),
-            // Every unit is held: the wait counts from when one may come back (as the page
-            // refreshes; 2 s from a core that does not say).
-            Some("SOLD_OUT") => {
-                let eta = status["estimatedWaitSeconds"].as_u64().unwrap_or(2);
-                Err(Duration::from_secs(eta.clamp(2, 30)) + jitter)
-            }
             _ => Ok(None),
         }
     }

@@ -60,19 +60,7 @@ pub async fn show(
             (Some(_), Some(status)) => (standing(id, &sale, status, host.now())),
         }
     };
-    let refresh = match status.as_ref().map(|s| (s.state, s.estimated_wait_seconds)) {
-        // Half the wait, so a buyer far back does not ask every few seconds for nothing (a
-        // sale's first minutes have most of its buyers waiting, the more so when checkouts
-        // pace the queue, and every refresh is a request); at most every two minutes.
-        Some((QueueState::Waiting, wait)) => Some((wait.unwrap_or(0) / 2).clamp(2, 120)),
-        // Sold out for now, or not started: the wait counts from when the queue moves again (a
-        // held unit's return, the start); no sooner, and at least every 30 s, as later joiners
-        // may push an early joiner's turn back.
-        Some((QueueState::SoldOut | QueueState::NotStarted, wait)) => {
-            Some(wait.unwrap_or(10).clamp(2, 30))
-        }
-        _ => None,
-    };
+    let refresh = status.as_ref().and_then(|s| s.refresh_after_seconds);
     let content = html! {
         @if let Some(seconds) = refresh {
             meta http-equiv="refresh" content=(seconds);
