@@ -73,11 +73,16 @@ async fn waiting_sale_of_five(shop: &Shop) -> i64 {
 
 /// Five embers on sale since a second ago, scheduled by a new admin; answers the sale's id.
 async fn live_sale_of_five(shop: &Shop) -> String {
+    live_sale_of(shop, 5).await
+}
+
+/// `units` embers on sale since a second ago, scheduled by a new admin; answers the sale's id.
+async fn live_sale_of(shop: &Shop, units: u32) -> String {
     let admin = shop.app.user(Role::Admin).await;
     let sale = create_sale(
         &shop.app,
         &admin,
-        json!({"productId": shop.catalog.ember.to_string(), "units": 5, "salePrice": "9.99", "startsAt": started_a_second_ago()}),
+        json!({"productId": shop.catalog.ember.to_string(), "units": units, "salePrice": "9.99", "startsAt": started_a_second_ago()}),
     )
     .await;
     sale["flashSaleId"].as_str().unwrap().to_owned()
@@ -382,15 +387,8 @@ async fn admissions_are_checked_and_each_buys_once(db: sqlx::PgPool) {
 async fn a_checkout_refused_after_its_claim_gives_the_token_back(db: sqlx::PgPool) {
     let shop = shop(db).await;
     let app = &shop.app;
-    let admin = app.user(Role::Admin).await;
     let ember = shop.catalog.ember;
-    let sale = create_sale(
-        app,
-        &admin,
-        json!({"productId": ember.to_string(), "units": 1, "salePrice": "9.99", "startsAt": started_a_second_ago()}),
-    )
-    .await;
-    let id = sale["flashSaleId"].as_str().unwrap().to_owned();
+    let id = live_sale_of(&shop, 1).await;
     let all = buyers(app, 2).await;
     let (alice, bob) = (&all[0], &all[1]);
     let good = admission(&id, alice.user.user_id, soon());
