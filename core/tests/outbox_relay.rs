@@ -192,6 +192,16 @@ async fn scalar(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 
+/// How many transactions wrote the recorded deliveries: rows written by one transaction share
+/// its id (xmin).
+async fn delivery_transactions(pool: &PgPool) -> i64 {
+    scalar(
+        pool,
+        "SELECT count(DISTINCT xmin::text) FROM test_deliveries",
+    )
+    .await
+}
+
 /// The backend holding the relay's leader lock, if any.
 async fn leader_pid(pool: &PgPool) -> Option<i32> {
     sqlx::query_scalar(
@@ -883,15 +893,7 @@ async fn first_attempts_reach_a_consumer_in_one_transaction_in_order(pool: PgPoo
     let all: Vec<i64> = (1..=20).collect();
     assert_eq!(seen[&("batched".to_owned(), Some(a.0))], all);
     assert_eq!(seen[&("batched".to_owned(), Some(b.0))], all);
-    // Rows written by one transaction share its id (xmin).
-    assert_eq!(
-        scalar(
-            &pool,
-            "SELECT count(DISTINCT xmin::text) FROM test_deliveries"
-        )
-        .await,
-        1
-    );
+    assert_eq!(delivery_transactions(&pool).await, 1);
     assert_eq!(recorder.calls.load(Ordering::SeqCst), 40);
     assert_eq!(
         scalar(&pool, "SELECT count(*) FROM processed_events").await,
@@ -917,14 +919,7 @@ async fn a_backlog_larger_than_a_batch_goes_out_in_one_pass_one_transaction_a_ba
     let all: Vec<i64> = (1..=40).collect();
     assert_eq!(seen[&("first".to_owned(), Some(saga.0))], all);
     assert_eq!(seen[&("second".to_owned(), Some(saga.0))], all);
-    assert_eq!(
-        scalar(
-            &pool,
-            "SELECT count(DISTINCT xmin::text) FROM test_deliveries"
-        )
-        .await,
-        3
-    );
+    assert_eq!(delivery_transactions(&pool).await, 3);
     assert_eq!(relay.deliver_pending().await.unwrap(), 0, "nothing left");
 }
 
@@ -957,13 +952,6 @@ async fn events_committed_in_quick_succession_go_out_in_one_pass(pool: PgPool) {
         (1..=6).collect::<Vec<i64>>()
     );
     // One transaction for the first event, one for the five.
-    assert_eq!(
-        scalar(
-            &pool,
-            "SELECT count(DISTINCT xmin::text) FROM test_deliveries"
-        )
-        .await,
-        2
-    );
+    assert_eq!(delivery_transactions(&pool).await, 2);
     stop(&pool, vec![running]).await;
 }

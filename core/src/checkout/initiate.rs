@@ -15,7 +15,7 @@ use shared_model::api::checkout::{
     CheckoutLine, CheckoutView, InitiateCheckoutRequest, PriceChangeNotice, ShortItem,
 };
 use shared_model::events::{CheckoutInitiated, CheckoutItem, InventoryReserved, ReservedItem};
-use shared_model::ids::{CheckoutId, ProductId, SagaId, VariantId, WarehouseId};
+use shared_model::ids::{CheckoutId, SagaId, WarehouseId};
 use shared_model::order::{OrderNumber, SagaStep};
 use shared_model::{Currency, ModelError};
 
@@ -47,17 +47,12 @@ pub async fn initiate(
     // A line on a live flash sale needs the waiting room's admission, is priced by the sale,
     // and claims its purchase token before anything is read: once the pool is empty, every
     // further buyer hears "sold out" without costing the catalog, address and rate reads.
-    let now = Utc::now();
-    let asked: Vec<(ProductId, Option<VariantId>, u32)> = wanted
-        .iter()
-        .map(|w| (w.product, w.variant, w.quantity))
-        .collect();
     let sale_line = purchase::admitted_line(
         state,
         user.user_id,
-        &asked,
+        &wanted,
         request.admission_token.as_deref(),
-        now,
+        Utc::now(),
     )
     .await?;
     let checkout = super::new_checkout_id();

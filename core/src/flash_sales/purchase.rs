@@ -8,11 +8,12 @@
 use chrono::{DateTime, Utc};
 use shared_model::ModelError;
 use shared_model::flash_sale::SoldOut;
-use shared_model::ids::{CheckoutId, FlashSaleId, ProductId, SagaId, UserId, VariantId};
+use shared_model::ids::{CheckoutId, FlashSaleId, SagaId, UserId};
 
 use super::pool::{self, ClaimOutcome, ClaimRequest, SaleKeys};
 use super::sales;
 use super::store::{ClaimRecord, RecordRefused, SaleRow};
+use crate::checkout::lines::Wanted;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -29,15 +30,15 @@ pub struct SaleLine {
 pub async fn admitted_line(
     state: &AppState,
     user: UserId,
-    items: &[(ProductId, Option<VariantId>, u32)],
+    items: &[Wanted],
     admission_token: Option<&str>,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<SaleLine>> {
     let mut found = None;
-    for (line, (product, variant, quantity)) in items.iter().enumerate() {
+    for (line, item) in items.iter().enumerate() {
         if let Some(sale) = state
             .flash_sales
-            .governing(&state.db, *product, *variant, now)
+            .governing(&state.db, item.product, item.variant, now)
             .await?
         {
             if found.is_some() {
@@ -47,7 +48,7 @@ pub async fn admitted_line(
                 )
                 .into());
             }
-            found = Some((line, sale, *quantity));
+            found = Some((line, sale, item.quantity));
         }
     }
     let Some((line, sale, quantity)) = found else {
