@@ -65,8 +65,9 @@ pub async fn initiate(
     config: &EdgeConfig,
     request: &Request,
 ) -> Result<Response, EdgeError> {
-    let claims =
-        buyer(request, config, host.now().timestamp())?.ok_or(EdgeError::Unauthenticated)?;
+    let claims = buyer(host, request, config)
+        .await?
+        .ok_or(EdgeError::Unauthenticated)?;
     let input: StartCheckout = json_body(request)?;
     let stored = store::load(host, &CartKey::Buyer(claims.sub))
         .await?
@@ -125,7 +126,9 @@ pub async fn buy_now(
     sale: &str,
 ) -> Result<Response, EdgeError> {
     let sale = FlashSaleId::parse(sale)?;
-    let user = buyer(request, config, host.now().timestamp())?.ok_or(EdgeError::Unauthenticated)?;
+    let user = buyer(host, request, config)
+        .await?
+        .ok_or(EdgeError::Unauthenticated)?;
     let input: BuyNow = json_body(request)?;
     if let Some(answer) =
         waiting_room::sold_out_answer(host, config, sale, &input.admission_token, user.sub).await

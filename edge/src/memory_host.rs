@@ -24,6 +24,8 @@ pub struct MemoryHost {
     core_calls: RefCell<Vec<CoreRequest>>,
     background_calls: RefCell<Vec<CoreRequest>>,
     next_random: RefCell<u8>,
+    crypto: RefCell<bool>,
+    signature_checks: RefCell<usize>,
 }
 
 impl MemoryHost {
@@ -43,12 +45,25 @@ impl MemoryHost {
             core_calls: RefCell::default(),
             background_calls: RefCell::default(),
             next_random: RefCell::new(1),
+            crypto: RefCell::new(true),
+            signature_checks: RefCell::default(),
         }
     }
 
     /// How the core answers from now on.
     pub fn set_core(&self, answer: impl Fn(&CoreRequest) -> Result<Response, HostError> + 'static) {
         *self.core.borrow_mut() = Box::new(answer);
+    }
+
+    /// Whether the host checks Ed25519 signatures itself (a Worker's WebCrypto does; with
+    /// `false` it has none, and the edge checks them in Wasm).
+    pub fn set_crypto(&self, has_ed25519: bool) {
+        *self.crypto.borrow_mut() = has_ed25519;
+    }
+
+    /// How many signatures the host's own crypto checked.
+    pub fn signature_checks(&self) -> usize {
+        *self.signature_checks.borrow()
     }
 
     pub fn advance(&self, by: chrono::TimeDelta) {
@@ -123,6 +138,22 @@ impl Host for MemoryHost {
 
     fn send_in_background(&self, request: CoreRequest, _timeout: Duration) {
         self.background_calls.borrow_mut().push(request);
+    }
+
+    async fn verify_ed25519(
+        &self,
+        public_key: &[u8; 32],
+        message: &[u8],
+        signature: &[u8; 64],
+    ) -> Option<bool> {
+        if !*self.crypto.borrow() {
+            return None;
+        }
+        *self.signature_checks.borrow_mut() += 1;
+        // RFC 8032's check, as WebCrypto does it.
+        let key = ed25519_dalek::VerifyingKey::from_bytes(public_key).ok()?;
+        let signature = ed25519_dalek::Signature::from_bytes(signature);
+        Some(ed25519_dalek::Verifier::verify(&key, message, &signature).is_ok())
     }
 
     fn now(&self) -> DateTime<Utc> {

@@ -280,7 +280,7 @@ async fn with_standing(
     sale: FlashSaleId,
     answer: &Response,
 ) -> Option<serde_json::Value> {
-    let claims = owner::buyer(request, config, host.now().timestamp()).ok()??;
+    let claims = owner::buyer(host, request, config).await.ok()??;
     let mut joined: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
     let ticket = joined["ticket"].as_str()?.to_owned();
     let standing = status(host, config, sale, &ticket, claims.sub).await.ok()?;
@@ -296,8 +296,9 @@ pub async fn status_json(
     sale: &str,
 ) -> Result<Response, EdgeError> {
     let sale = FlashSaleId::parse(sale)?;
-    let claims =
-        owner::buyer(request, config, host.now().timestamp())?.ok_or(EdgeError::Unauthenticated)?;
+    let claims = owner::buyer(host, request, config)
+        .await?
+        .ok_or(EdgeError::Unauthenticated)?;
     let from_query = request
         .query_pairs()
         .into_iter()

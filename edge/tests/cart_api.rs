@@ -194,6 +194,41 @@ fn a_token_signed_by_another_key_is_not_a_buyer() {
     assert!(edge.host.kv_keys().is_empty());
 }
 
+fn cart_of(token: &str) -> Request {
+    Request::new(Method::Get, "/api/cart").with_header("authorization", &format!("Bearer {token}"))
+}
+
+#[test]
+fn a_buyers_token_is_checked_once_by_the_runtimes_own_crypto() {
+    let edge = Edge::new();
+    let token = edge.token(7);
+    for _ in 0..3 {
+        assert_eq!(edge.send(cart_of(&token)).status, 200);
+    }
+    assert_eq!(edge.host.signature_checks(), 1);
+    // Another buyer's claims under buyer 7's signature: the runtime's check refuses it.
+    let response = edge.send(cart_of(&tampered(&token, 8)));
+    assert_eq!(response.status, 401);
+    assert_eq!(error_code(&response), "invalid_token");
+    assert_eq!(edge.host.signature_checks(), 2);
+    assert!(edge.host.kv_keys().is_empty());
+}
+
+#[test]
+fn a_runtime_without_ed25519_has_tokens_checked_by_the_edge() {
+    let edge = Edge::new();
+    edge.host.set_crypto(false);
+    let token = edge.token(7);
+    assert_eq!(edge.send(cart_of(&token)).status, 200);
+    let forger = Edge::new();
+    for forged in [tampered(&token, 8), forger.token(7)] {
+        let response = edge.send(cart_of(&forged));
+        assert_eq!(response.status, 401, "{forged}");
+        assert_eq!(error_code(&response), "invalid_token");
+    }
+    assert_eq!(edge.host.signature_checks(), 0);
+}
+
 #[test]
 fn a_signed_in_buyers_cart_follows_the_account_not_the_cookie() {
     let edge = Edge::new();

@@ -105,6 +105,47 @@ pub fn sign(claims: &Claims, key: &SigningKey) -> Result<String, ModelError> {
 
 /// Verifies a compact JWT and returns its claims if the signature, issuer and times hold.
 pub fn verify(token: &str, key: &VerifyingKey, now_unix: i64) -> Result<Claims, ModelError> {
+    let unverified = parse(token)?;
+    check_signature(&unverified, key)?;
+    unverified.claims(now_unix)
+}
+
+/// A compact JWT taken apart, its signature not yet checked. Lets a runtime with its own
+/// Ed25519 (WebCrypto in a Worker) check the signature instead of [`check_signature`].
+#[derive(Debug)]
+pub struct Unverified<'a> {
+    signed: &'a [u8],
+    signature: [u8; 64],
+    payload: &'a str,
+}
+
+impl Unverified<'_> {
+    /// The signed part, `header.payload`.
+    pub fn signed(&self) -> &[u8] {
+        self.signed
+    }
+
+    pub fn signature(&self) -> &[u8; 64] {
+        &self.signature
+    }
+
+    /// The claims, if their issuer and times hold. Call it only once the signature checked out.
+    pub fn claims(&self, now_unix: i64) -> Result<Claims, ModelError> {
+        let payload_json = URL_SAFE_NO_PAD
+            .decode(self.payload)
+            .map_err(|_| ModelError::Token("malformed claims"))?;
+        let claims: Claims = serde_json::from_slice(&payload_json)
+            .map_err(|_| ModelError::Token("malformed claims"))?;
+        if claims.iss != ISSUER {
+            return Err(ModelError::Token("wrong issuer"));
+        }
+        check_times(&claims, now_unix)?;
+        Ok(claims)
+    }
+}
+
+/// Takes a compact JWT apart: three parts, an `EdDSA` header, a 64-byte signature.
+pub fn parse(token: &str) -> Result<Unverified<'_>, ModelError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(ModelError::Token("too long"));
     }
@@ -122,27 +163,25 @@ pub fn verify(token: &str, key: &VerifyingKey, now_unix: i64) -> Result<Claims, 
     if header.get("alg").and_then(|a| a.as_str()) != Some("EdDSA") {
         return Err(ModelError::Token("unsupported algorithm"));
     }
-    let signature_bytes: [u8; 64] = URL_SAFE_NO_PAD
+    let signature: [u8; 64] = URL_SAFE_NO_PAD
         .decode(signature)
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or(ModelError::Token("malformed signature"))?;
-    let signed_len = header_len_plus_payload(token);
+    Ok(Unverified {
+        signed: &token.as_bytes()[..header_len_plus_payload(token)],
+        signature,
+        payload,
+    })
+}
+
+/// Checks the token's signature with `key` (strict RFC 8032 verification).
+pub fn check_signature(unverified: &Unverified<'_>, key: &VerifyingKey) -> Result<(), ModelError> {
     key.verify_strict(
-        &token.as_bytes()[..signed_len],
-        &Signature::from_bytes(&signature_bytes),
+        unverified.signed,
+        &Signature::from_bytes(&unverified.signature),
     )
-    .map_err(|_| ModelError::Token("bad signature"))?;
-    let payload_json = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| ModelError::Token("malformed claims"))?;
-    let claims: Claims =
-        serde_json::from_slice(&payload_json).map_err(|_| ModelError::Token("malformed claims"))?;
-    if claims.iss != ISSUER {
-        return Err(ModelError::Token("wrong issuer"));
-    }
-    check_times(&claims, now_unix)?;
-    Ok(claims)
+    .map_err(|_| ModelError::Token("bad signature"))
 }
 
 /// Whether verified claims are still good at `now_unix`: not expired, not issued in the future.

@@ -21,6 +21,19 @@ pub struct VerifiedTokens {
     entries: Mutex<HashMap<[u8; 32], Verified>>,
 }
 
+/// What [`VerifiedTokens::recall`] found.
+#[derive(Debug)]
+pub enum Recall {
+    /// Verified before: its claims, or why they no longer hold (expired).
+    Known(Result<Claims, ModelError>),
+    /// Not verified before (or forgotten): its digest, to remember it by once verified.
+    Unknown(TokenDigest),
+}
+
+/// A token's SHA-256, the key it is remembered by.
+#[derive(Debug)]
+pub struct TokenDigest([u8; 32]);
+
 struct Verified {
     key: [u8; 32],
     claims: Claims,
@@ -42,14 +55,24 @@ impl VerifiedTokens {
         key: &VerifyingKey,
         now_unix: i64,
     ) -> Result<Claims, ModelError> {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some(claims) = self.remembered(&digest, key) {
-            auth::check_times(&claims, now_unix)?;
-            return Ok(claims);
+        match self.recall(token, key, now_unix) {
+            Recall::Known(claims) => claims,
+            Recall::Unknown(digest) => {
+                let claims = auth::verify(token, key, now_unix)?;
+                self.remember(digest, key, &claims, now_unix);
+                Ok(claims)
+            }
         }
-        let claims = auth::verify(token, key, now_unix)?;
-        self.remember(digest, key, &claims, now_unix);
-        Ok(claims)
+    }
+
+    /// The claims of a token verified before under `key` (its times checked again), or what
+    /// [`Self::remember`] needs once the caller has verified it some other way.
+    pub fn recall(&self, token: &str, key: &VerifyingKey, now_unix: i64) -> Recall {
+        let digest = TokenDigest(Sha256::digest(token.as_bytes()).into());
+        match self.remembered(&digest.0, key) {
+            Some(claims) => Recall::Known(auth::check_times(&claims, now_unix).map(|()| claims)),
+            None => Recall::Unknown(digest),
+        }
     }
 
     /// How many tokens are remembered.
@@ -67,7 +90,14 @@ impl VerifiedTokens {
         (verified.key == *key.as_bytes()).then(|| verified.claims.clone())
     }
 
-    fn remember(&self, digest: [u8; 32], key: &VerifyingKey, claims: &Claims, now_unix: i64) {
+    /// Remembers claims whose token's signature checked out under `key`.
+    pub fn remember(
+        &self,
+        digest: TokenDigest,
+        key: &VerifyingKey,
+        claims: &Claims,
+        now_unix: i64,
+    ) {
         // A poisoned lock only costs the next requests their signature check.
         let Ok(mut entries) = self.entries.lock() else {
             return;
@@ -79,7 +109,7 @@ impl VerifiedTokens {
             }
         }
         entries.insert(
-            digest,
+            digest.0,
             Verified {
                 key: key.to_bytes(),
                 claims: claims.clone(),

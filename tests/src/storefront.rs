@@ -300,6 +300,18 @@ pub async fn shop_at_the_edge(shop: &mut Shop, edge: &str) {
     let mine = browser.get("/api/cart").await;
     expect(&mine, 200, "the buyer's cart");
     assert_eq!(mine.body["itemCount"], 2);
+    // The same token with its signature's first byte changed: well formed, and refused by the
+    // signature check (the runtime's own Ed25519 in a Worker, the edge's in Spin).
+    let real = browser.token.clone().expect("signed in");
+    let (signed, signature) = real.rsplit_once('.').expect("a compact JWT");
+    let changed = if signature.starts_with('A') { 'B' } else { 'A' };
+    browser.token = Some(format!("{signed}.{changed}{}", &signature[1..]));
+    expect(
+        &browser.get("/api/cart").await,
+        401,
+        "a token with a changed signature",
+    );
+    browser.token = Some(real);
 
     let address = browser
         .post(

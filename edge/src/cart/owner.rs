@@ -3,12 +3,14 @@
 
 use std::sync::LazyLock;
 
-use shared_model::auth::Claims;
+use shared_model::ModelError;
+use shared_model::auth::{self, Claims};
 use shared_model::ids::{CartId, UserId};
-use shared_model::verified_tokens::VerifiedTokens;
+use shared_model::verified_tokens::{Recall, VerifiedTokens};
 
 use crate::config::EdgeConfig;
 use crate::error::EdgeError;
+use crate::host::Host;
 use crate::http::Request;
 
 pub const CART_COOKIE: &str = "cart_id";
@@ -34,26 +36,59 @@ fn session_cookie(request: &Request) -> Option<&str> {
 /// Tokens this isolate has verified: a buyer polling the waiting room sends the same token
 /// every few seconds. Sized for a sale of 100,000 buyers on one isolate: with room for 50,000,
 /// the early joiners filled the map just before the start, the first late joiner cleared it,
-/// and every early joiner's first poll was checked again (~200 µs each in Wasm). 110,000
+/// and every early joiner's first poll was checked again (a signature check each). 110,000
 /// tokens take about 22 MB of the isolate's 128 MB (the map's table has 2^17 slots).
 static VERIFIED: LazyLock<VerifiedTokens> = LazyLock::new(|| VerifiedTokens::new(110_000));
 
 /// The buyer's verified claims, `None` for a guest. A bearer token that does not verify is
 /// refused: a forged or expired token never falls back to being a guest. A session cookie
 /// that no longer verifies (expired) only means the pages' buyer is signed out.
-pub fn buyer(
+pub async fn buyer(
+    host: &impl Host,
     request: &Request,
     config: &EdgeConfig,
-    now_unix: i64,
 ) -> Result<Option<Claims>, EdgeError> {
+    let now_unix = host.now().timestamp();
     if let Some(token) = request.bearer() {
-        return VERIFIED
-            .verify(token, &config.jwt_key, now_unix)
+        return verified(host, token, config, now_unix)
+            .await
             .map(Some)
             .map_err(EdgeError::from);
     }
-    Ok(session_cookie(request)
-        .and_then(|token| VERIFIED.verify(token, &config.jwt_key, now_unix).ok()))
+    Ok(match session_cookie(request) {
+        Some(token) => verified(host, token, config, now_unix).await.ok(),
+        None => None,
+    })
+}
+
+/// The token's claims, its signature checked once per isolate: by the runtime's own Ed25519
+/// where it has one, else here.
+async fn verified(
+    host: &impl Host,
+    token: &str,
+    config: &EdgeConfig,
+    now_unix: i64,
+) -> Result<Claims, ModelError> {
+    let digest = match VERIFIED.recall(token, &config.jwt_key, now_unix) {
+        Recall::Known(claims) => return claims,
+        Recall::Unknown(digest) => digest,
+    };
+    let unverified = auth::parse(token)?;
+    let checked = host
+        .verify_ed25519(
+            config.jwt_key.as_bytes(),
+            unverified.signed(),
+            unverified.signature(),
+        )
+        .await;
+    match checked {
+        Some(true) => {}
+        Some(false) => return Err(ModelError::Token("bad signature")),
+        None => auth::check_signature(&unverified, &config.jwt_key)?,
+    }
+    let claims = unverified.claims(now_unix)?;
+    VERIFIED.remember(digest, &config.jwt_key, &claims, now_unix);
+    Ok(claims)
 }
 
 /// The guest cart id the request names, if any; a malformed one is refused.
@@ -66,12 +101,12 @@ pub fn guest_cart_id(request: &Request) -> Result<Option<CartId>, EdgeError> {
         .transpose()
 }
 
-pub fn owner(
+pub async fn owner(
+    host: &impl Host,
     request: &Request,
     config: &EdgeConfig,
-    now_unix: i64,
 ) -> Result<CartOwner, EdgeError> {
-    Ok(match buyer(request, config, now_unix)? {
+    Ok(match buyer(host, request, config).await? {
         Some(claims) => CartOwner::Buyer(claims.sub),
         None => CartOwner::Guest(guest_cart_id(request)?),
     })

@@ -78,7 +78,7 @@ async fn locate(
     config: &EdgeConfig,
     request: &Request,
 ) -> Result<Located, EdgeError> {
-    let key = match owner(request, config, host.now().timestamp())? {
+    let key = match owner(host, request, config).await? {
         CartOwner::Buyer(user) => Some(CartKey::Buyer(user)),
         CartOwner::Guest(Some(id)) => Some(CartKey::Guest(id)),
         CartOwner::Guest(None) => None,

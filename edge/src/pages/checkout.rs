@@ -26,7 +26,7 @@ pub async fn start(
     config: &EdgeConfig,
     request: &Request,
 ) -> Result<Response, EdgeError> {
-    let Some(token) = signed_in(host, config, request) else {
+    let Some(token) = signed_in(host, config, request).await else {
         return Ok(sign_in_first("/checkout"));
     };
     let (_, cart) = routes::current(host, config, request).await?;
@@ -79,7 +79,7 @@ pub async fn reserve(
     config: &EdgeConfig,
     request: &Request,
 ) -> Result<Response, EdgeError> {
-    let Some(token) = signed_in(host, config, request) else {
+    let Some(token) = signed_in(host, config, request).await else {
         return Ok(sign_in_first("/checkout"));
     };
     let form = session::form(request);
@@ -188,7 +188,7 @@ pub async fn show(
     id: &str,
 ) -> Result<Response, EdgeError> {
     let id = CheckoutId::parse(id)?;
-    let Some(token) = signed_in(host, config, request) else {
+    let Some(token) = signed_in(host, config, request).await else {
         return Ok(sign_in_first(&format!("/checkout/{id}")));
     };
     let view: CheckoutView =
@@ -258,7 +258,7 @@ pub async fn pay(
     id: &str,
 ) -> Result<Response, EdgeError> {
     let id = CheckoutId::parse(id)?;
-    let Some(token) = signed_in(host, config, request) else {
+    let Some(token) = signed_in(host, config, request).await else {
         return Ok(sign_in_first(&format!("/checkout/{id}")));
     };
     let form = session::form(request);

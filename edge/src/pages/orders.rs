@@ -19,7 +19,7 @@ pub async fn list(
     config: &EdgeConfig,
     request: &Request,
 ) -> Result<Response, EdgeError> {
-    let Some(token) = signed_in(host, config, request) else {
+    let Some(token) = signed_in(host, config, request).await else {
         return Ok(sign_in_first("/orders"));
     };
     let cursor: Option<String> = request
@@ -72,7 +72,7 @@ pub async fn show(
     id: &str,
 ) -> Result<Response, EdgeError> {
     let id = OrderId::parse(id)?;
-    let Some(token) = signed_in(host, config, request) else {
+    let Some(token) = signed_in(host, config, request).await else {
         return Ok(sign_in_first(&format!("/orders/{id}")));
     };
     let order: OrderDetail =

@@ -36,9 +36,7 @@ pub async fn show(
 ) -> Result<Response, EdgeError> {
     let id = FlashSaleId::parse(id)?;
     let sale = waiting_room::sale(host, config, id).await?;
-    let buyer = owner::buyer(request, config, host.now().timestamp())
-        .ok()
-        .flatten();
+    let buyer = owner::buyer(host, request, config).await.ok().flatten();
     let ticket = request.cookie(&ticket_cookie(id)).filter(|t| !t.is_empty());
     let status = match (&buyer, ticket) {
         (Some(claims), Some(ticket)) => {
@@ -150,7 +148,7 @@ pub async fn join(
 ) -> Result<Response, EdgeError> {
     let id = FlashSaleId::parse(id)?;
     let back = format!("/sale/{id}");
-    let Some(token) = signed_in(host, config, request) else {
+    let Some(token) = signed_in(host, config, request).await else {
         return Ok(sign_in_first(&back));
     };
     let joined = session::core(
@@ -189,9 +187,7 @@ pub async fn buy(
     let id = FlashSaleId::parse(id)?;
     let back = format!("/sale/{id}");
     let (Some(claims), Some(ticket)) = (
-        owner::buyer(request, config, host.now().timestamp())
-            .ok()
-            .flatten(),
+        owner::buyer(host, request, config).await.ok().flatten(),
         request.cookie(&ticket_cookie(id)),
     ) else {
         return Ok(redirect(&back));

@@ -12,12 +12,12 @@ use crate::host::Host;
 use crate::http::{Method, Request, Response};
 
 /// The signed-in buyer's token, if the request's session verifies.
-pub fn signed_in<'r>(
+pub async fn signed_in<'r>(
     host: &impl Host,
     config: &EdgeConfig,
     request: &'r Request,
 ) -> Option<&'r str> {
-    match owner::buyer(request, config, host.now().timestamp()) {
+    match owner::buyer(host, request, config).await {
         Ok(Some(_)) => owner::token(request),
         _ => None,
     }

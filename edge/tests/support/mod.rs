@@ -194,6 +194,23 @@ impl Edge {
     }
 }
 
+/// `token` with its claims swapped for another buyer's, under the original signature.
+pub fn tampered(token: &str, user: i64) -> String {
+    let mut parts = token.split('.');
+    let (Some(header), Some(_), Some(signature)) = (parts.next(), parts.next(), parts.next())
+    else {
+        panic!("not a compact JWT: {token}");
+    };
+    let claims = Claims::new(
+        UserId::new(user),
+        Role::Customer,
+        SessionId(uuid_like(user)),
+        start().timestamp(),
+    );
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+    format!("{header}.{payload}.{signature}")
+}
+
 fn uuid_like(n: i64) -> uuid::Uuid {
     uuid::Uuid::from_u128(n as u128)
 }

@@ -2,6 +2,7 @@
 //! [`Host`] (the Cache API, a Durable Object per cart, `fetch` to the core, the Worker's vars
 //! and secrets) and converts the answer back. No storefront logic lives here.
 
+mod ed25519;
 mod record_object;
 
 use std::time::Duration;
@@ -181,6 +182,15 @@ impl Host for WorkersHost {
             // Nobody waits for the outcome; a lost snapshot is replaced by the next one.
             let _ = fetch(request, timeout).await;
         });
+    }
+
+    async fn verify_ed25519(
+        &self,
+        public_key: &[u8; 32],
+        message: &[u8],
+        signature: &[u8; 64],
+    ) -> Option<bool> {
+        ed25519::verify(public_key, message, signature).await
     }
 
     fn now(&self) -> DateTime<Utc> {
