@@ -1,10 +1,8 @@
 //! Sign-in and registration go to the core; when the core lets the buyer in, the edge merges
 //! the guest's cart into the buyer's (seed 5.3) and adds what changed to the core's answer.
 
-use shared_model::auth;
-
 use crate::cart::merge;
-use crate::cart::owner::{CART_COOKIE, guest_cart_id};
+use crate::cart::owner::{self, CART_COOKIE, guest_cart_id};
 use crate::config::EdgeConfig;
 use crate::error::EdgeError;
 use crate::forward;
@@ -53,8 +51,11 @@ pub async fn merge_into_buyer(
 ) -> Result<Option<merge::MergeReport>, EdgeError> {
     // The edge learns who signed in from the token itself, as it will on every later request.
     // A token the core just issued that does not verify here means the two keys disagree.
-    let claims = auth::verify(token, &config.jwt_key, host.now().timestamp()).map_err(|_| {
-        EdgeError::Config("the core's tokens do not verify with EDGE_JWT_PUBLIC_KEY".into())
-    })?;
+    // Checked as every request's token is, and remembered for the buyer's next request.
+    let claims = owner::verified(host, token, config, host.now().timestamp())
+        .await
+        .map_err(|_| {
+            EdgeError::Config("the core's tokens do not verify with EDGE_JWT_PUBLIC_KEY".into())
+        })?;
     merge::guest_into_buyer(host, config, guest, claims.sub).await
 }

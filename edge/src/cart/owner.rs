@@ -63,7 +63,7 @@ pub async fn buyer(
 
 /// The token's claims, its signature checked once per isolate: by the runtime's own Ed25519
 /// where it has one, else here.
-async fn verified(
+pub(crate) async fn verified(
     host: &impl Host,
     token: &str,
     config: &EdgeConfig,

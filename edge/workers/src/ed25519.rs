@@ -8,12 +8,18 @@ use worker::js_sys::{self, Array, Function, Object, Promise, Reflect, Uint8Array
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 
-/// The key as WebCrypto holds it, or `None` if this runtime could not import it (no Ed25519):
-/// then every check answers `None` and the edge checks in Wasm.
-struct Imported {
-    raw: [u8; 32],
-    key: Option<JsValue>,
+/// What a check needs from WebCrypto, kept for the isolate's life so that a check builds no
+/// JS object but its two byte arrays: `crypto.subtle`, the algorithm, the imported key.
+#[derive(Clone)]
+struct Verifier {
+    subtle: JsValue,
+    algorithm: JsValue,
+    key: JsValue,
 }
+
+/// The raw key and its verifier, or `None` if this runtime could not import it (no Ed25519):
+/// then every check answers `None` and the edge checks in Wasm.
+type Imported = ([u8; 32], Option<Verifier>);
 
 thread_local! {
     static IMPORTED: RefCell<Option<Imported>> = const { RefCell::new(None) };
@@ -21,45 +27,48 @@ thread_local! {
 
 /// Whether `signature` signs `message` under `public_key`; `None` without WebCrypto Ed25519.
 pub async fn verify(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> Option<bool> {
-    let key = imported(public_key).await?;
-    let subtle = subtle().ok()?;
+    let verifier = verifier(public_key).await?;
     let args = Array::of4(
-        &algorithm().ok()?,
-        &key,
+        &verifier.algorithm,
+        &verifier.key,
         &Uint8Array::from(&signature[..]),
         &Uint8Array::from(message),
     );
-    let verified = call(&subtle, "verify", &args).await.ok()?;
+    let verified = call(&verifier.subtle, "verify", &args).await.ok()?;
     verified.as_bool()
 }
 
-async fn imported(public_key: &[u8; 32]) -> Option<JsValue> {
+async fn verifier(public_key: &[u8; 32]) -> Option<Verifier> {
     let known = IMPORTED.with_borrow(|imported| {
         imported
             .as_ref()
-            .filter(|imported| imported.raw == *public_key)
-            .map(|imported| imported.key.clone())
+            .filter(|(raw, _)| raw == public_key)
+            .map(|(_, verifier)| verifier.clone())
     });
-    if let Some(key) = known {
-        return key;
+    if let Some(verifier) = known {
+        return verifier;
     }
-    let key = import(public_key).await.ok();
-    IMPORTED.set(Some(Imported {
-        raw: *public_key,
-        key: key.clone(),
-    }));
-    key
+    let verifier = import(public_key).await.ok();
+    IMPORTED.set(Some((*public_key, verifier.clone())));
+    verifier
 }
 
-async fn import(public_key: &[u8; 32]) -> Result<JsValue, JsValue> {
+async fn import(public_key: &[u8; 32]) -> Result<Verifier, JsValue> {
+    let subtle = subtle()?;
+    let algorithm = algorithm()?;
     let args = Array::of5(
         &JsValue::from_str("raw"),
         &Uint8Array::from(&public_key[..]),
-        &algorithm()?,
+        &algorithm,
         &JsValue::FALSE,
         &Array::of1(&JsValue::from_str("verify")),
     );
-    call(&subtle()?, "importKey", &args).await
+    let key = call(&subtle, "importKey", &args).await?;
+    Ok(Verifier {
+        subtle,
+        algorithm,
+        key,
+    })
 }
 
 fn subtle() -> Result<JsValue, JsValue> {
