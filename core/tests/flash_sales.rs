@@ -9,11 +9,12 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use edgeshop_core::flash_sales::pool::{self, Joined, Pace, SaleKeys};
+use edgeshop_core::inventory::counters;
 use edgeshop_core::outbox::relay::Relay;
 use serde_json::{Value, json};
 use shared_model::auth::Role;
 use shared_model::flash_sale::{AdmissionKey, AdmissionToken, LOTTERY_SPAN, Place, QueueTicket};
-use shared_model::ids::{FlashSaleId, UserId};
+use shared_model::ids::{FlashSaleId, InventoryId, UserId};
 use support::shop::{Shop, illinois};
 use support::{ADMISSION_SECRET, TestApp, TestUser};
 
@@ -416,6 +417,100 @@ async fn a_checkout_refused_after_its_claim_gives_the_token_back(db: sqlx::PgPoo
     initiate(app, bob, ember, 1, Some(&late))
         .await
         .expect_error(StatusCode::CONFLICT, "sold_out");
+}
+
+/// A lapsed hold's token goes back to the pool only with its unit. The release commits in
+/// PostgreSQL before its Redis hold is returned; the token's return (from the release's event)
+/// can run in between, or after a return that failed. With the stock exactly the sale's units,
+/// the next buyer then held a token while Redis said the unit was taken: "out of stock".
+#[sqlx::test(migrations = "../migrations")]
+async fn a_returned_token_comes_back_with_its_unit(db: sqlx::PgPool) {
+    let shop = shop(db).await;
+    let app = &shop.app;
+    let ember = shop.catalog.ember;
+    // One unit in stock, before anything loads it into Redis.
+    sqlx::query("UPDATE inventory SET quantity_total = 1 WHERE product_id = $1")
+        .bind(ember)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let admin = app.user(Role::Admin).await;
+    let sale = create_sale(
+        app,
+        &admin,
+        json!({"productId": ember.to_string(), "units": 1, "salePrice": "9.99",
+               "startsAt": started_a_second_ago(), "purchaseTokenTtlSeconds": 2}),
+    )
+    .await;
+    let id = sale["flashSaleId"].as_str().unwrap().to_owned();
+    let all = buyers(app, 2).await;
+    let (alice, bob) = (&all[0], &all[1]);
+    initiate(
+        app,
+        alice,
+        ember,
+        1,
+        Some(&admission(&id, alice.user.user_id, soon())),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+
+    let stock = app.state.reservations.keys();
+    let row: i64 = sqlx::query_scalar("SELECT inventory_id FROM inventory WHERE product_id = $1")
+        .bind(ember)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let row = InventoryId::new(row);
+    let holds = counters::holds(stock, 10).await.unwrap();
+    let [(saga, expires_ms)] = holds[..] else {
+        panic!("one hold, alice's: {holds:?}");
+    };
+    let mut redis = app.state.redis.connection().await.unwrap();
+    let held: Vec<(String, i64)> = redis::cmd("HGETALL")
+        .arg(stock.hold(saga))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(held, [(row.to_string(), 1)]);
+
+    // Alice walks away; her hold lapses and the sweep releases it.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let swept = edgeshop_core::checkout::jobs::sweep_expired(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(swept.expired_checkouts, 1);
+    assert_eq!(counters::counter(stock, row).await.unwrap(), Some(1));
+    // Redis as it is between the release's commit and the hold's return.
+    let _: () = redis::pipe()
+        .hset(stock.hold(saga), row.to_string(), 1)
+        .zadd(stock.expiry(), saga.to_string(), expires_ms)
+        .set(stock.counter(row), 0)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+
+    relay(app).await;
+    assert_eq!(tokens_by_status(app, "RETURNED").await, 1);
+    assert_eq!(
+        counters::counter(stock, row).await.unwrap(),
+        Some(1),
+        "the unit is back in Redis with its token, once"
+    );
+    // The checkout's own return, late, finds the hold already returned.
+    app.state.reservations.return_hold(saga).await;
+    assert_eq!(counters::counter(stock, row).await.unwrap(), Some(1));
+
+    initiate(
+        app,
+        bob,
+        ember,
+        1,
+        Some(&admission(&id, bob.user.user_id, soon())),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    assert_eq!(counters::counter(stock, row).await.unwrap(), Some(0));
 }
 
 #[sqlx::test(migrations = "../migrations")]

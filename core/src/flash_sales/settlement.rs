@@ -3,6 +3,12 @@
 //! declined until the hold lapsed, the checkout was compensated) → the tokens go back to the
 //! pool for the next buyer in the waiting room. The record moves in the relay's transaction
 //! with the event's dedupe row, so a replayed event changes nothing.
+//!
+//! A returned token goes back only after its saga's units are back in the Redis stock
+//! counters. The release commits in PostgreSQL first and its Redis hold is returned after,
+//! so the event can arrive in between (or the hold's return may have failed): a token in the
+//! pool while its unit is still held in Redis sends the next buyer away "out of stock" with a
+//! token in hand. Returning the hold is idempotent, so the checkout's own return finds it done.
 
 use shared_model::events::{EventEnvelope, EventPayload, EventType, topics};
 use shared_model::ids::{CheckoutId, SagaId};
@@ -10,18 +16,23 @@ use sqlx::PgConnection;
 
 use super::pool::{self, SaleKeys};
 use super::store;
+use crate::inventory::counters::{self, StockKeys};
 use crate::kv::Redis;
 use crate::outbox::relay::{Consumer, ConsumerError, HandleFuture};
 
 pub struct TokenSettlement {
     redis: Redis,
+    stock: StockKeys,
 }
 
 impl TokenSettlement {
     pub const NAME: &'static str = "flash-sale-tokens";
 
     pub fn new(redis: Redis) -> Self {
-        TokenSettlement { redis }
+        TokenSettlement {
+            stock: StockKeys::new(redis.clone()),
+            redis,
+        }
     }
 }
 
@@ -79,9 +90,10 @@ impl TokenSettlement {
         let retry = |err: sqlx::Error| ConsumerError::retryable(err.to_string());
         let sold = sagas(true);
         if !sold.is_empty() {
-            for (sale, checkout) in store::settle_sold(conn, &sold).await.map_err(retry)? {
+            for claim in store::settle_sold(conn, &sold).await.map_err(retry)? {
                 // Only tidies Redis: the sweep drops a sold claim it finds later.
-                let keys = SaleKeys::new(&self.redis, sale);
+                let keys = SaleKeys::new(&self.redis, claim.sale);
+                let checkout = claim.checkout;
                 if let Err(err) = pool::sold(&self.redis, &keys, CheckoutId(checkout)).await {
                     tracing::warn!(error = %err, %checkout, "could not drop a sold claim from Redis");
                 }
@@ -89,16 +101,22 @@ impl TokenSettlement {
         }
         let returned = sagas(false);
         if !returned.is_empty() {
-            for (sale, checkout) in store::settle_returned(conn, &returned)
+            let unavailable =
+                |e: redis::RedisError| ConsumerError::retryable(format!("redis unavailable: {e}"));
+            for claim in store::settle_returned(conn, &returned)
                 .await
                 .map_err(retry)?
             {
-                // The tokens must reach the pool, or nobody can buy them: a Redis failure rolls
-                // the record back and the events are delivered again.
-                let keys = SaleKeys::new(&self.redis, sale);
-                pool::give_back(&self.redis, &keys, CheckoutId(checkout), false)
+                // The units first, then the tokens (see above). The tokens must reach the
+                // pool, or nobody can buy them: a Redis failure rolls the record back and the
+                // events are delivered again.
+                counters::release(&self.stock, claim.saga)
                     .await
-                    .map_err(|e| ConsumerError::retryable(format!("redis unavailable: {e}")))?;
+                    .map_err(unavailable)?;
+                let keys = SaleKeys::new(&self.redis, claim.sale);
+                pool::give_back(&self.redis, &keys, CheckoutId(claim.checkout), false)
+                    .await
+                    .map_err(unavailable)?;
                 metrics::counter!("flash_sale_tokens_returned_total").increment(1);
             }
         }

@@ -326,8 +326,16 @@ pub async fn record_claims(
     Ok(())
 }
 
-/// The sale and checkout of each claim a saga's settlement moved.
-pub type Settled = Vec<(FlashSaleId, uuid::Uuid)>;
+/// A claim a saga's settlement moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SettledClaim {
+    pub sale: FlashSaleId,
+    pub checkout: uuid::Uuid,
+    pub saga: SagaId,
+}
+
+/// Each claim a settlement moved, once.
+pub type Settled = Vec<SettledClaim>;
 
 /// Marks the claimed tokens of `sagas` SOLD.
 pub async fn settle_sold(conn: &mut PgConnection, sagas: &[SagaId]) -> sqlx::Result<Settled> {
@@ -347,10 +355,10 @@ async fn settle(conn: &mut PgConnection, sagas: &[SagaId], status: &str) -> sqlx
     // plan made for a handful walked a whole index of held tokens per settlement (2.5 ms at
     // 10,000 claims). Planned for the table as it is, it takes the claimed-by-saga index
     // (migration 0020).
-    let rows: Vec<(i64, uuid::Uuid)> = sqlx::query_as(
+    let rows: Vec<(i64, uuid::Uuid, uuid::Uuid)> = sqlx::query_as(
         "UPDATE flash_sale_tokens SET status = $2, settled_at = now()
           WHERE saga_id = ANY($1) AND status = 'CLAIMED'
-          RETURNING flash_sale_id, checkout_id",
+          RETURNING flash_sale_id, checkout_id, saga_id",
     )
     .persistent(false)
     .bind(&sagas)
@@ -359,7 +367,11 @@ async fn settle(conn: &mut PgConnection, sagas: &[SagaId], status: &str) -> sqlx
     .await?;
     let mut settled: Settled = rows
         .into_iter()
-        .map(|(sale, checkout)| (FlashSaleId::new(sale), checkout))
+        .map(|(sale, checkout, saga)| SettledClaim {
+            sale: FlashSaleId::new(sale),
+            checkout,
+            saga: SagaId(saga),
+        })
         .collect();
     settled.sort_unstable();
     settled.dedup();
