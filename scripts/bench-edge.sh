@@ -61,17 +61,36 @@ declare -A urls=(
 )
 for name in core workers spin; do wait_for_url "${urls[$name]}"; done
 
+# The processes that answer each URL (their command names, as /proc has them).
+declare -A serving=([core]="edgeshop-core" [workers]="workerd" [spin]="edgeshop-spin-h")
+# CPU seconds the named processes have used so far (user and system).
+cpu_seconds() {
+  local ticks=0 pid
+  for pid in $(pgrep -x "$1"); do
+    ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz}'
+}
+# What a browser sends with a JSON request; every request's headers cross into the edge's Wasm.
+headers=(-H "accept: application/json" -H "accept-language: en-US,en;q=0.9"
+  -H "user-agent: Mozilla/5.0 (X11; Linux x86_64) edgeshop-bench"
+  -H "x-correlation-id: 7b0f6c5e-2a7e-4b8a-9d65-3c1f0a9e4d21")
+
 say "product $product, $CONNECTIONS connections, ${SECONDS_EACH}s each"
-printf '%-28s %12s %10s %10s\n' "GET $path from" "requests/s" "p50" "p99"
+printf '%-28s %12s %10s %10s %14s\n' "GET $path from" "requests/s" "p50" "p99" "CPU µs/request"
 for name in core workers spin; do
   # A short warm-up fills the edge cache and the core's, then the measured run.
-  wrk -t2 -c"$CONNECTIONS" -d2s "${urls[$name]}" >/dev/null
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency "${urls[$name]}")
+  wrk -t2 -c"$CONNECTIONS" -d2s "${headers[@]}" "${urls[$name]}" >/dev/null
+  before=$(cpu_seconds "${serving[$name]}")
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency "${headers[@]}" "${urls[$name]}")
+  after=$(cpu_seconds "${serving[$name]}")
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  count=$(awk '/requests in/ {print $1}' <<<"$out")
+  per_request=$(awk -v a="$before" -v b="$after" -v n="$count" 'BEGIN {printf "%.0f", (b - a) * 1e6 / n}')
   errors=$(awk '/Non-2xx|Socket errors/' <<<"$out")
-  printf '%-28s %12s %10s %10s %s\n' "$name" "$rps" "$p50" "$p99" "$errors"
+  printf '%-28s %12s %10s %10s %14s %s\n' "$name" "$rps" "$p50" "$p99" "$per_request" "$errors"
 done
 
 say "Wasm size of each adapter"
