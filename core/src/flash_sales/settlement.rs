@@ -28,11 +28,9 @@ pub struct TokenSettlement {
 impl TokenSettlement {
     pub const NAME: &'static str = "flash-sale-tokens";
 
-    pub fn new(redis: Redis) -> Self {
-        TokenSettlement {
-            stock: StockKeys::new(redis.clone()),
-            redis,
-        }
+    /// `stock`: the keys of the stock counters the checkout's reservations hold units in.
+    pub fn new(redis: Redis, stock: StockKeys) -> Self {
+        TokenSettlement { redis, stock }
     }
 }
 
@@ -93,9 +91,8 @@ impl TokenSettlement {
             for claim in store::settle_sold(conn, &sold).await.map_err(retry)? {
                 // Only tidies Redis: the sweep drops a sold claim it finds later.
                 let keys = SaleKeys::new(&self.redis, claim.sale);
-                let checkout = claim.checkout;
-                if let Err(err) = pool::sold(&self.redis, &keys, CheckoutId(checkout)).await {
-                    tracing::warn!(error = %err, %checkout, "could not drop a sold claim from Redis");
+                if let Err(err) = pool::sold(&self.redis, &keys, CheckoutId(claim.checkout)).await {
+                    tracing::warn!(error = %err, checkout = %claim.checkout, "could not drop a sold claim from Redis");
                 }
             }
         }

@@ -18,7 +18,10 @@ pub fn in_process(state: &AppState) -> Vec<Arc<dyn Consumer>> {
     vec![
         Arc::new(NotificationConsumer),
         Arc::new(CatalogCacheConsumer::new(state.redis.clone())),
-        Arc::new(TokenSettlement::new(state.redis.clone())),
+        Arc::new(TokenSettlement::new(
+            state.redis.clone(),
+            state.reservations.keys().clone(),
+        )),
     ]
 }
 

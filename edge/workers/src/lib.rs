@@ -50,7 +50,9 @@ async fn into_edge_request(request: web_sys::Request) -> Result<Request, Respons
         .map_err(|_| edgeshop_edge::EdgeError::invalid("url", "not a URL").to_response())?;
     let mut edge = Request::new(method, url.path());
     edge.query = url.query().unwrap_or_default().to_owned();
-    edge.headers = header_entries(request.headers());
+    edge.headers = header_entries(&request.headers()).map_err(|_| {
+        edgeshop_edge::EdgeError::invalid("headers", "not readable as text").to_response()
+    })?;
     // A GET or HEAD has no body to wait for.
     if !matches!(method, Method::Get | Method::Head) {
         edge.body = whole_body(request.array_buffer()).await.unwrap_or_default();
@@ -66,22 +68,14 @@ async fn into_edge_request(request: web_sys::Request) -> Result<Request, Respons
 
 /// A request's or an answer's headers, names in lower case. Each `set-cookie` is an entry of
 /// its own, as the Headers iterator gives them.
-fn header_entries(headers: web_sys::Headers) -> Vec<(String, String)> {
-    let pairs = js_sys::Array::from(&headers);
-    let parsed = js_sys::JSON::stringify(&pairs)
-        .ok()
-        .and_then(|text| serde_json::from_str::<Vec<(String, String)>>(&String::from(text)).ok());
-    match parsed {
-        Some(pairs) => pairs
-            .into_iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value))
-            .collect(),
-        // Not expected (names and values are strings); read them one by one then.
-        None => Headers(headers)
-            .entries()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value))
-            .collect(),
-    }
+fn header_entries(headers: &web_sys::Headers) -> Result<Vec<(String, String)>, JsValue> {
+    let text = String::from(js_sys::JSON::stringify(&js_sys::Array::from(headers))?);
+    let pairs: Vec<(String, String)> =
+        serde_json::from_str(&text).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    Ok(pairs
+        .into_iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .collect())
 }
 
 /// Headers for a `Request` or `Response` init: an array of `[name, value]` pairs.
@@ -260,7 +254,7 @@ async fn fetch(request: CoreRequest, timeout: Duration) -> Result<Response, Host
         let body = whole_body(answer.array_buffer()).await?;
         Ok::<_, JsValue>(Response {
             status: answer.status(),
-            headers: header_entries(answer.headers()),
+            headers: header_entries(&answer.headers())?,
             body,
         })
     };
