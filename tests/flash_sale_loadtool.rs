@@ -82,6 +82,12 @@ async fn the_load_tool_sells_exactly_the_units_through_the_edge() {
         polls > 0 && cursor < polls,
         "polls {polls}, cursor requests {cursor}"
     );
+    // Tickets come from the edge, and every one reached the core in a report.
+    let joined = report["joined"].as_u64().unwrap();
+    assert!(joined > 0, "{stdout}");
+    assert_eq!(report["coreJoinRequests"], 0, "{stdout}");
+    assert_eq!(report["joinsCountedByCore"], joined, "{stdout}");
+    assert!(report["coreJoinReports"].as_u64().unwrap() > 0, "{stdout}");
     assert!(
         report["timeToSellOutSeconds"].as_f64().is_some(),
         "{stdout}"

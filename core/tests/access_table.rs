@@ -83,6 +83,12 @@ const TABLE: &[(&str, &str, Access)] = &[
         Access::Public,
     ),
     ("POST", "/api/flash-sales/{flashSaleId}/queue", Access::User),
+    // No session: each reported ticket carries the admission key's signature.
+    (
+        "POST",
+        "/api/flash-sales/{flashSaleId}/queue/joins",
+        Access::Public,
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use edgeshop_core::flash_sales::pool::{self, Joined, Pace, SaleKeys};
+use edgeshop_core::flash_sales::pool::{self, Joined, KeptPlace, Pace, SaleKeys};
 use edgeshop_core::inventory::counters;
 use edgeshop_core::outbox::relay::Relay;
 use serde_json::{Value, json};
@@ -855,7 +855,9 @@ async fn a_ticket_an_earlier_core_kept_is_answered_as_it_was(db: sqlx::PgPool) {
             sale,
             user: UserId::new(shop.buyer.user_id),
             ticket_id: uuid::Uuid::new_v4(),
-            place: Place::AfterStart { arrival: 0 },
+            place: Place::AfterStart {
+                arrived_ms: Utc::now().timestamp_millis(),
+            },
             joined_at: Utc::now().timestamp(),
         })
         .unwrap();
@@ -880,34 +882,41 @@ async fn a_ticket_an_earlier_core_kept_is_answered_as_it_was(db: sqlx::PgPool) {
         .expect_error(StatusCode::CONFLICT, "join_in_progress");
 }
 
-/// Joins `n` buyers straight into the queue, as the join route does.
+/// Counts `n` buyers straight into the queue, as a join or the edge's report does: early
+/// joiners with a random lottery number, or late ones arrived at `arrived_ms`, a millisecond
+/// apart.
 async fn join_many(
     app: &TestApp,
     keys: &SaleKeys,
     from: i64,
     n: i64,
-    before_start: bool,
+    arrived_ms: Option<i64>,
 ) -> Vec<Place> {
-    let mut places = Vec::new();
-    for user in from..from + n {
-        let lottery = rand::random::<u64>() % LOTTERY_SPAN;
-        let joined = pool::join(
-            &app.state.redis,
-            keys,
-            UserId::new(user),
-            uuid::Uuid::new_v4(),
-            lottery,
-            before_start,
-            Utc::now().timestamp(),
-        )
+    let joins: Vec<(UserId, KeptPlace)> = (0..n)
+        .map(|i| {
+            let place = match arrived_ms {
+                None => Place::BeforeStart {
+                    lottery: rand::random::<u64>() % LOTTERY_SPAN,
+                },
+                Some(at) => Place::AfterStart { arrived_ms: at + i },
+            };
+            let kept = KeptPlace {
+                ticket_id: uuid::Uuid::new_v4(),
+                place,
+                joined_at: Utc::now().timestamp(),
+            };
+            (UserId::new(from + i), kept)
+        })
+        .collect();
+    pool::record_joins(&app.state.redis, keys, &joins)
         .await
-        .unwrap();
-        places.push(match joined {
+        .unwrap()
+        .into_iter()
+        .map(|joined| match joined {
             Joined::New(kept) => kept.place,
             other => panic!("joined twice: {other:?}"),
-        });
-    }
-    places
+        })
+        .collect()
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -917,23 +926,23 @@ async fn admission_holds_its_rate_over_a_simulated_minute(db: sqlx::PgPool) {
     let start: DateTime<Utc> = Utc::now();
     let start_ms = start.timestamp_millis();
     const RATE: u32 = 600;
-    let early = join_many(&app, &keys, 1, 300, true).await;
+    let early = join_many(&app, &keys, 1, 300, None).await;
     // The clock runs in 100 ms steps: a minute of admissions in a moment.
     // Nobody checks out here: a window this wide never holds admission up.
     let pace = Pace {
         rate_per_minute: RATE,
         max_active: 1_000_000,
         active_for_ms: 20_000,
+        uncounted_after_ms: 10_000,
     };
     let at =
         |ms: i64| pool::advance_admission(&app.state.redis, &keys, start_ms + ms, start_ms, pace);
     let first = at(0).await.unwrap();
     assert_eq!((first.admitted, first.early_joiners), (0, 300));
-    let late = join_many(&app, &keys, 1000, 2000, true).await;
-    assert!(
-        late.iter().all(|p| matches!(p, Place::AfterStart { .. })),
-        "the early count is fixed at the start"
-    );
+    // Late joiners arrive a millisecond apart from the start; ten early places are reported
+    // after it, too late to be counted.
+    let late = join_many(&app, &keys, 1000, 2000, Some(start_ms + 1)).await;
+    let reported_late = join_many(&app, &keys, 5000, 10, None).await;
     let mut admitted_at_20s = None;
     for step in 1..=600 {
         let admission = at(step * 100).await.unwrap();
@@ -948,18 +957,36 @@ async fn admission_holds_its_rate_over_a_simulated_minute(db: sqlx::PgPool) {
         "{} admitted in a minute at {RATE}/min",
         minute.admitted
     );
-    // 20 s in, 200 admitted, all of them early joiners: exactly those at or under the threshold.
+    // 20 s in, 200 admitted, all of them early joiners: exactly those at or under the threshold
+    // (the early places reported after the start among them: they are in the lottery too).
     let twenty = admitted_at_20s.unwrap();
     let under = early
         .iter()
+        .chain(&reported_late)
         .filter(
             |p| matches!(p, Place::BeforeStart { lottery } if *lottery <= twenty.early_threshold),
         )
         .count() as u64;
     assert_eq!(under, twenty.admitted);
-    // Past the early joiners, late ones go in by arrival.
+    assert_eq!(
+        minute.early_joiners, 300,
+        "the early count is fixed at the start"
+    );
+    // Past the early joiners (and with them those reported late), late ones go in by arrival.
     assert_eq!(minute.early_threshold, LOTTERY_SPAN);
+    assert!(reported_late.iter().all(
+        |p| matches!(p, Place::BeforeStart { lottery } if *lottery <= minute.early_threshold)
+    ));
     assert!(minute.admitted > 300);
+    let late_admitted = (minute.admitted - 300) as usize;
+    assert_eq!(
+        Place::AfterStart {
+            arrived_ms: minute.late_admitted_until_ms
+        },
+        late[late_admitted - 1],
+        "late joiners admitted up to the last one counted in"
+    );
+    assert_eq!(minute.last_arrival_ms, start_ms + 2000);
 
     // With every token held, admission stops; it resumes when one comes back.
     let mut conn = app.state.redis.connection().await.unwrap();
@@ -1006,17 +1033,159 @@ async fn admission_holds_its_rate_over_a_simulated_minute(db: sqlx::PgPool) {
     assert_eq!(resumed.unit_may_return_at_ms, None, "not sold out");
 }
 
+/// A ticket the edge gave whose report never reached the core is admitted all the same: by its
+/// place, once someone who arrived after it is, or, at the queue's end, once everyone counted
+/// is admitted and it arrived long enough ago. Not while sold out, and a report arriving late
+/// never moves admission back.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_ticket_whose_report_was_lost_is_admitted_once_everyone_counted_is(db: sqlx::PgPool) {
+    let app = TestApp::new(db).await;
+    let keys = SaleKeys::new(&app.state.redis, FlashSaleId::new(79));
+    let start_ms = Utc::now().timestamp_millis();
+    // Five late joiners counted, at 1 to 5 ms; one more arrived at 50 ms, never counted.
+    join_many(&app, &keys, 1, 5, Some(start_ms + 1)).await;
+    let pace = Pace {
+        rate_per_minute: 60_000,
+        max_active: 1_000_000,
+        active_for_ms: 20_000,
+        uncounted_after_ms: 2_000,
+    };
+    let at =
+        |ms: i64| pool::advance_admission(&app.state.redis, &keys, start_ms + ms, start_ms, pace);
+    let counted = at(100).await.unwrap();
+    assert_eq!(counted.admitted, 5, "everyone counted");
+    assert_eq!(
+        counted.late_admitted_until_ms,
+        start_ms + 5,
+        "not the uncounted one yet"
+    );
+    let later = at(2_100).await.unwrap();
+    assert_eq!(
+        later.late_admitted_until_ms,
+        start_ms + 100,
+        "whoever arrived 2 s before now"
+    );
+    assert_eq!(
+        later.admitted, 5,
+        "the uncounted are not counted as admitted"
+    );
+
+    // Sold out: the queue's end stands still.
+    let mut conn = app.state.redis.connection().await.unwrap();
+    let warm = format!("{}fs:{{79}}:warm", app.state.redis.prefix());
+    let _: () = redis::cmd("SET")
+        .arg(&warm)
+        .arg("1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let sold_out = at(5_000).await.unwrap();
+    assert!(sold_out.sold_out);
+    assert_eq!(sold_out.late_admitted_until_ms, start_ms + 100);
+    // A report of an earlier arrival comes late: admission does not move back.
+    join_many(&app, &keys, 100, 1, Some(start_ms + 3)).await;
+    let after_report = at(5_100).await.unwrap();
+    assert_eq!(after_report.late_admitted_until_ms, start_ms + 100);
+    assert_eq!(after_report.last_arrival_ms, start_ms + 5);
+}
+
+/// The edge reports the tickets it gave; the core counts each buyer once, keeps their first
+/// place (a join at the core afterwards answers the reported ticket), and refuses tickets it
+/// did not sign for this sale.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_edge_s_reported_tickets_are_counted_once_and_forged_ones_refused(db: sqlx::PgPool) {
+    let shop = shop(db).await;
+    let app = &shop.app;
+    let id = live_sale_of_five(&shop).await;
+    let sale = FlashSaleId::new(id.parse().unwrap());
+    let arrived = Utc::now().timestamp_millis() - 500;
+    let ticket_of = |user: i64, key: &AdmissionKey, sale: FlashSaleId| {
+        key.sign_ticket(&QueueTicket {
+            sale,
+            user: UserId::new(user),
+            ticket_id: key.ticket_id(sale, UserId::new(user)),
+            place: Place::AfterStart {
+                arrived_ms: arrived + user % 100,
+            },
+            joined_at: arrived / 1000,
+        })
+        .unwrap()
+    };
+    let path = format!("/api/flash-sales/{id}/queue/joins");
+    let report = |tickets: Vec<String>| app.post(&path).json(&json!({ "tickets": tickets })).send();
+    let tickets: Vec<String> = [shop.buyer.user_id, 9_001, 9_002]
+        .iter()
+        .map(|u| ticket_of(*u, &key(), sale))
+        .collect();
+    let first = report(tickets.clone()).await;
+    first.expect(StatusCode::OK);
+    assert_eq!(first.json["new"], 3);
+    let again = report(tickets.clone()).await;
+    again.expect(StatusCode::OK);
+    assert_eq!(
+        again.json["new"], 0,
+        "a report sent twice counts nobody twice"
+    );
+    let cursor = app
+        .get(&format!("/api/flash-sales/{id}/admission"))
+        .send()
+        .await;
+    assert_eq!(cursor.json["joined"].as_u64(), Some(3));
+    assert_eq!(
+        cursor.json["lastArrivalMs"].as_i64(),
+        Some(arrived + 9_002 % 100)
+    );
+
+    // The buyer joins at the core afterwards: their reported place stands.
+    let joined = app
+        .post(&format!("/api/flash-sales/{id}/queue"))
+        .bearer(&shop.buyer.token)
+        .send()
+        .await;
+    joined.expect(StatusCode::OK);
+    assert_eq!(joined.json["ticket"].as_str(), Some(tickets[0].as_str()));
+
+    let other_key =
+        AdmissionKey::from_secret("another-admission-secret-entirely-different").unwrap();
+    report(vec![ticket_of(9_003, &other_key, sale)])
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "ticket_invalid");
+    report(vec![ticket_of(
+        9_004,
+        &key(),
+        FlashSaleId::new(sale.get() + 1),
+    )])
+    .await
+    .expect_error(StatusCode::FORBIDDEN, "ticket_invalid");
+    report(vec!["not-a-ticket".into()])
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "ticket_invalid");
+    report(vec![tickets[1].clone(); 1_001])
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let cursor = app
+        .get(&format!("/api/flash-sales/{id}/admission"))
+        .send()
+        .await;
+    assert_eq!(
+        cursor.json["joined"].as_u64(),
+        Some(3),
+        "nothing refused was counted"
+    );
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn admission_waits_for_admitted_buyers_to_check_out_or_walk_away(db: sqlx::PgPool) {
     let app = TestApp::new(db).await;
     let keys = SaleKeys::new(&app.state.redis, FlashSaleId::new(78));
     let start_ms = Utc::now().timestamp_millis();
-    join_many(&app, &keys, 1, 500, true).await;
+    join_many(&app, &keys, 1, 500, None).await;
     // A rate far above the window: the window alone paces admission.
     let pace = Pace {
         rate_per_minute: 60_000,
         max_active: 50,
         active_for_ms: 20_000,
+        uncounted_after_ms: 10_000,
     };
     let at =
         |ms: i64| pool::advance_admission(&app.state.redis, &keys, start_ms + ms, start_ms, pace);

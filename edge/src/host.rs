@@ -53,6 +53,12 @@ pub trait Host {
     /// after the answer has gone (Workers' `waitUntil`). Its outcome is not reported.
     fn send_in_background(&self, request: CoreRequest, timeout: Duration);
 
+    /// Whether what the edge keeps in memory lives on after this request (a Worker's isolate
+    /// serves many), or is gone with it (Spin starts an instance per request).
+    fn keeps_state_between_requests(&self) -> bool {
+        true
+    }
+
     /// Checks an Ed25519 signature with the runtime's own crypto (WebCrypto in a Worker runs
     /// it natively, several times faster than the same check compiled to Wasm). `None` when the
     /// runtime has none: the edge then checks it itself.

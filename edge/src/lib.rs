@@ -14,6 +14,7 @@ pub mod error;
 pub mod forward;
 pub mod host;
 pub mod http;
+pub mod join_reports;
 pub mod memo;
 #[cfg(any(test, feature = "memory-host"))]
 pub mod memory_host;
@@ -50,6 +51,7 @@ async fn route(host: &impl Host, request: &Request) -> Result<Response, EdgeErro
         });
     }
     let config = EdgeConfig::from_host(host)?;
+    join_reports::send_due(host, &config);
     if rate_limit::applies(request)
         && let Some(client) = rate_limit::client(request)
         && !rate_limit::admit(&client, host.now().timestamp(), config.rate_limit_per_ip)

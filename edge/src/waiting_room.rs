@@ -1,7 +1,8 @@
 //! The waiting room's edge half (seed 8.2, layer 1). A buyer's place is in the signed ticket the
-//! core gave them when they joined; the admission cursor comes from the core at most once a
-//! second per edge node (the edge cache), so a status poll is answered here without a call to
-//! the core. Once the cursor passes the ticket the edge signs the buyer's admission: bound to
+//! edge gave them when they joined (without asking the core: the place follows from the key,
+//! the sale, the buyer and the clock; the core hears of it in a batch, `join_reports`); the
+//! admission cursor comes from the core at most once a second per edge node (the edge cache),
+//! so a join and a status poll are answered here without a call to the core. Once the cursor passes the ticket the edge signs the buyer's admission: bound to
 //! the buyer and the sale, valid five minutes, and good for one checkout (the core keeps
 //! count).
 //!
@@ -11,8 +12,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use shared_model::api::flash_sales::FlashSaleView;
-use shared_model::flash_sale::{AdmissionCursor, AdmissionToken, QueueTicket};
+use shared_model::api::error::ErrorBody;
+use shared_model::api::flash_sales::{FlashSaleView, QueueJoined};
+use shared_model::flash_sale::{AdmissionCursor, AdmissionKey, AdmissionToken, QueueTicket};
 use shared_model::ids::{FlashSaleId, UserId};
 
 use crate::cart::owner;
@@ -22,6 +24,7 @@ use crate::error::EdgeError;
 use crate::forward;
 use crate::host::Host;
 use crate::http::{Request, Response};
+use crate::join_reports;
 use crate::memo::{self, Freshness};
 
 /// The cursor is asked of the core at most this often per edge node.
@@ -84,22 +87,35 @@ pub async fn status(
     ticket: &str,
     user: UserId,
 ) -> Result<QueueStatus, EdgeError> {
-    let key = config
-        .admission_key
-        .as_ref()
-        .ok_or_else(|| EdgeError::Config("ADMISSION_KEY is not set".into()))?;
+    let key = admission_key(config)?;
     let ticket: QueueTicket = key.verify_ticket(ticket, sale, user).map_err(|e| match e {
         shared_model::ModelError::Token(reason) => EdgeError::BadTicket(reason),
         _ => EdgeError::BadTicket("malformed"),
     })?;
     let cursor = cursor(host, config, sale).await?.value;
-    let clock = host.now();
+    standing(key, &cursor, &ticket, host.now())
+}
+
+fn admission_key(config: &EdgeConfig) -> Result<&AdmissionKey, EdgeError> {
+    config
+        .admission_key
+        .as_ref()
+        .ok_or_else(|| EdgeError::Config("ADMISSION_KEY is not set".into()))
+}
+
+/// Where a verified ticket stands by `cursor` at `clock`, with its admission once admitted.
+fn standing(
+    key: &AdmissionKey,
+    cursor: &AdmissionCursor,
+    ticket: &QueueTicket,
+    clock: DateTime<Utc>,
+) -> Result<QueueStatus, EdgeError> {
     let now = clock.timestamp();
     let state = if cursor.closed {
         QueueState::Closed
     } else if !cursor.started {
         QueueState::NotStarted
-    } else if cursor.admits(&ticket) {
+    } else if cursor.admits(ticket) {
         QueueState::Admitted
     } else if cursor.sold_out {
         QueueState::SoldOut
@@ -107,7 +123,7 @@ pub async fn status(
         QueueState::Waiting
     };
     let admission =
-        (state == QueueState::Admitted).then(|| AdmissionToken::for_ticket(&ticket, now));
+        (state == QueueState::Admitted).then(|| AdmissionToken::for_ticket(ticket, now));
     let admission_token = admission
         .as_ref()
         .map(|a| key.sign_admission(a))
@@ -115,11 +131,11 @@ pub async fn status(
         .map_err(EdgeError::from)?;
     // Counted from when the queue moves again (the start, or a held unit's return), so
     // buyers (and the page) need not ask before then.
-    let estimated_wait_seconds = cursor.estimated_wait_seconds(&ticket, clock);
+    let estimated_wait_seconds = cursor.estimated_wait_seconds(ticket, clock);
     Ok(QueueStatus {
-        flash_sale_id: sale,
+        flash_sale_id: cursor.flash_sale_id,
         state,
-        position: (!cursor.closed).then(|| cursor.ahead_of(&ticket)),
+        position: (!cursor.closed).then(|| cursor.ahead_of(ticket)),
         estimated_wait_seconds,
         refresh_after_seconds: refresh_after_seconds(state, estimated_wait_seconds),
         starts_at: cursor.starts_at,
@@ -247,10 +263,21 @@ async fn kept<T: Serialize + DeserializeOwned + Clone + 'static>(
     .await
 }
 
-/// `POST /api/flash-sales/{id}/queue`: the core gives the ticket; the edge adds where it
-/// stands (`status`, as a poll would answer), so a buyer who is admitted at once, or is told
-/// when to come back, needs no first poll. Without a status (no cursor to be had), the
-/// core's answer goes back as it is.
+/// A join's answer: the ticket, and where it stands (`status`, as a poll would answer), so a
+/// buyer who is admitted at once, or is told when to come back, needs no first poll.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinedQueue {
+    #[serde(flatten)]
+    pub joined: QueueJoined,
+    pub status: QueueStatus,
+}
+
+/// `POST /api/flash-sales/{id}/queue`: the edge gives the signed ticket itself, from the key
+/// and the cached cursor (for the start, and whether the sale is closed), and reports it to
+/// the core in the next batch. A buyer who joins again (another device, a retry) gets the same
+/// lottery number or a later arrival, never a better place. Without an admission key the
+/// core gives it.
 pub async fn join_json(
     host: &impl Host,
     config: &EdgeConfig,
@@ -258,34 +285,33 @@ pub async fn join_json(
     sale: &str,
 ) -> Result<Response, EdgeError> {
     let sale = FlashSaleId::parse(sale)?;
-    let answer = forward::to_core(host, config, request).await?;
-    if answer.status != 200 {
-        return Ok(answer);
+    let Some(key) = config.admission_key.as_ref() else {
+        return forward::to_core(host, config, request).await;
+    };
+    let claims = owner::buyer(host, request, config)
+        .await?
+        .ok_or(EdgeError::Unauthenticated)?;
+    let cursor = cursor(host, config, sale).await?.value;
+    if cursor.closed {
+        return Ok(Response::json(
+            409,
+            &ErrorBody::new("sale_closed", "the sale is cancelled or over"),
+        ));
     }
-    Ok(
-        match with_standing(host, config, request, sale, &answer).await {
-            Some(joined) => {
-                Response::json(200, &joined).with_header("cache-control", "private, no-store")
-            }
-            None => answer,
+    let clock = host.now();
+    let ticket = QueueTicket::joined(key, sale, claims.sub, clock, cursor.starts_at);
+    let signed = key.sign_ticket(&ticket).map_err(EdgeError::from)?;
+    let status = standing(key, &cursor, &ticket, clock)?;
+    join_reports::add(host, config, sale, signed.clone());
+    let joined = JoinedQueue {
+        joined: QueueJoined {
+            ticket: signed,
+            place: ticket.place,
+            starts_at: cursor.starts_at,
         },
-    )
-}
-
-/// The core's join answer with the ticket's `status` added, if it can be had.
-async fn with_standing(
-    host: &impl Host,
-    config: &EdgeConfig,
-    request: &Request,
-    sale: FlashSaleId,
-    answer: &Response,
-) -> Option<serde_json::Value> {
-    let claims = owner::buyer(host, request, config).await.ok()??;
-    let mut joined: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
-    let ticket = joined["ticket"].as_str()?.to_owned();
-    let standing = status(host, config, sale, &ticket, claims.sub).await.ok()?;
-    joined["status"] = serde_json::to_value(standing).ok()?;
-    Some(joined)
+        status,
+    };
+    Ok(Response::json(200, &joined).with_header("cache-control", "private, no-store"))
 }
 
 /// `GET /api/flash-sales/{id}/status`.

@@ -72,7 +72,7 @@ fn an_admitted_buyer_gets_an_admission_for_themselves_and_this_sale() {
     {
         let mut cursor = edge.cursor.borrow_mut();
         cursor.admitted = 6;
-        cursor.late_admitted = 6;
+        support::admit_arrivals(&mut cursor, 6);
         cursor.early_threshold = LOTTERY_SPAN;
     }
     let status = json(&poll(&edge, BUYER, &ticket(BUYER, 5)));
@@ -188,7 +188,9 @@ fn forged_transferred_and_missing_tickets_are_refused() {
             sale: FlashSaleId::new(SALE),
             user: UserId::new(BUYER),
             ticket_id: uuid::Uuid::nil(),
-            place: Place::AfterStart { arrival: 0 },
+            place: Place::AfterStart {
+                arrived_ms: support::arrived(0),
+            },
             joined_at: 0,
         })
         .unwrap();
@@ -324,7 +326,7 @@ fn the_waiting_room_page_joins_waits_and_sends_the_admitted_to_checkout() {
         cursor.sold_out = false;
         cursor.unit_may_return_at = None;
         cursor.admitted = 10;
-        cursor.late_admitted = 10;
+        support::admit_arrivals(&mut cursor, 10);
     }
     edge.host.advance(TimeDelta::seconds(2));
     assert!(text(&page(&both)).contains("Buy now for $249.00"));
@@ -537,31 +539,125 @@ fn a_checkout_goes_to_the_core_while_a_unit_is_free_or_due_back() {
     );
 }
 
-#[test]
-fn joining_answers_the_ticket_with_where_it_stands() {
-    let edge = Edge::new();
+fn join(edge: &Edge, user: i64) -> serde_json::Value {
     let joined = edge.send(
+        Request::new(Method::Post, &format!("/api/flash-sales/{SALE}/queue"))
+            .with_header("authorization", &format!("Bearer {}", edge.token(user))),
+    );
+    assert_eq!(
+        joined.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&joined.body)
+    );
+    json(&joined)
+}
+
+/// The reports of joins the edge sent the core: the tickets of each.
+fn reports(edge: &Edge) -> Vec<Vec<String>> {
+    edge.host
+        .background_calls()
+        .iter()
+        .filter(|c| c.url == format!("http://core.test/api/flash-sales/{SALE}/queue/joins"))
+        .map(|c| {
+            let body: serde_json::Value = serde_json::from_slice(&c.body).unwrap();
+            serde_json::from_value(body["tickets"].clone()).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn a_join_is_answered_at_the_edge_and_reported_to_the_core_in_a_batch() {
+    let edge = Edge::new();
+    // Past the last arrival the core has counted (the 1,000th, at 1,000 s).
+    edge.host.advance(TimeDelta::seconds(2_000));
+    let now_ms = edge.host.now().timestamp_millis();
+    let body = join(&edge, BUYER);
+    let key = AdmissionKey::from_secret(ADMISSION_SECRET).unwrap();
+    let ticket = key
+        .verify_ticket(
+            body["ticket"].as_str().unwrap(),
+            FlashSaleId::new(SALE),
+            UserId::new(BUYER),
+        )
+        .unwrap();
+    assert_eq!(ticket.place, Place::AfterStart { arrived_ms: now_ms });
+    assert_eq!(body["place"]["arrivedMs"], now_ms);
+    assert_eq!(body["status"]["state"], "WAITING");
+    assert_eq!(
+        body["status"]["position"], 1_001,
+        "behind everyone the core counted, as a poll would say"
+    );
+    assert_eq!(core_calls_to(&edge, "/queue"), 0, "the core gave no ticket");
+    assert!(reports(&edge).is_empty(), "the report waits to fill");
+
+    // Two more buyers join; a quarter of a second on, the next request sends the report.
+    join(&edge, BUYER + 1);
+    join(&edge, BUYER + 2);
+    assert!(reports(&edge).is_empty());
+    edge.host.advance(TimeDelta::milliseconds(250));
+    poll(&edge, BUYER, body["ticket"].as_str().unwrap());
+    let sent = reports(&edge);
+    assert_eq!(sent.len(), 1, "one report for three joins");
+    assert_eq!(sent[0].len(), 3);
+    assert_eq!(sent[0][0], body["ticket"].as_str().unwrap());
+    for (report, user) in sent[0].iter().zip(BUYER..) {
+        key.verify_ticket(report, FlashSaleId::new(SALE), UserId::new(user))
+            .unwrap();
+    }
+
+    // Joining again: the same ticket id, and no better place.
+    let again = join(&edge, BUYER);
+    let second = key
+        .verify_ticket(
+            again["ticket"].as_str().unwrap(),
+            FlashSaleId::new(SALE),
+            UserId::new(BUYER),
+        )
+        .unwrap();
+    assert_eq!(second.ticket_id, ticket.ticket_id);
+    assert!(matches!(second.place, Place::AfterStart { arrived_ms } if arrived_ms > now_ms));
+
+    // Once the cursor passes the first ticket's arrival, joining answers the admission.
+    {
+        let mut cursor = edge.cursor.borrow_mut();
+        cursor.admitted = 1_001;
+        cursor.late_admitted = 1_001;
+        cursor.late_admitted_until_ms = now_ms;
+    }
+    edge.host.advance(TimeDelta::milliseconds(1_100));
+    let admitted = join(&edge, BUYER);
+    assert_eq!(admitted["status"]["state"], "WAITING", "a later arrival");
+    let first = poll(&edge, BUYER, body["ticket"].as_str().unwrap());
+    assert_eq!(json(&first)["state"], "ADMITTED");
+}
+
+#[test]
+fn a_full_report_goes_at_once_and_a_closed_sale_gives_no_ticket() {
+    let edge = Edge::new();
+    for user in 0..edgeshop_edge::join_reports::BATCH as i64 {
+        join(&edge, 1_000 + user);
+    }
+    let sent = reports(&edge);
+    assert_eq!(
+        sent.len(),
+        1,
+        "full after {} joins",
+        edgeshop_edge::join_reports::BATCH
+    );
+    assert_eq!(sent[0].len(), edgeshop_edge::join_reports::BATCH);
+
+    edge.cursor.borrow_mut().closed = true;
+    edge.host.advance(TimeDelta::milliseconds(1_100));
+    let closed = edge.send(
         Request::new(Method::Post, &format!("/api/flash-sales/{SALE}/queue"))
             .with_header("authorization", &format!("Bearer {}", edge.token(BUYER))),
     );
-    assert_eq!(joined.status, 200);
-    let body = json(&joined);
-    assert!(body["ticket"].as_str().is_some_and(|t| !t.is_empty()));
-    assert_eq!(body["status"]["state"], "WAITING");
-    assert_eq!(
-        body["status"]["position"], 6,
-        "the same as a poll would say"
-    );
-
-    edge.cursor.borrow_mut().admitted = 6;
-    edge.cursor.borrow_mut().late_admitted = 6;
-    edge.host.advance(TimeDelta::milliseconds(1_100));
-    let admitted = json(
-        &edge.send(
-            Request::new(Method::Post, &format!("/api/flash-sales/{SALE}/queue"))
-                .with_header("authorization", &format!("Bearer {}", edge.token(BUYER))),
-        ),
-    );
-    assert_eq!(admitted["status"]["state"], "ADMITTED");
-    assert!(admitted["status"]["admissionToken"].as_str().is_some());
+    assert_eq!(closed.status, 409);
+    assert_eq!(json(&closed)["error"]["code"], "sale_closed");
+    let anonymous = edge.send(Request::new(
+        Method::Post,
+        &format!("/api/flash-sales/{SALE}/queue"),
+    ));
+    assert_eq!(anonymous.status, 401);
 }

@@ -244,7 +244,7 @@ impl Journey {
             Ok((200, body)) => match body["ticket"].as_str() {
                 Some(ticket) => {
                     let place = &body["place"];
-                    let rank = place["lottery"].as_i64().or(place["arrival"].as_i64());
+                    let rank = place["lottery"].as_i64().or(place["arrivedMs"].as_i64());
                     // The edge says where the new ticket stands: the first poll's answer.
                     let status = body.get("status").filter(|s| s.is_object()).cloned();
                     (ticket.to_owned(), rank, status)

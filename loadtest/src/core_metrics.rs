@@ -1,6 +1,8 @@
 //! The core's own figures, read from its Prometheus `/metrics` before and after the sale: the
-//! admission-cursor requests it served (what the status polls cost it), and how long it took
-//! to answer checkouts, apart from the time those requests spent at the edge and on the way.
+//! admission-cursor requests it served (what the status polls cost it), the joins it answered
+//! itself and the edge's reports of the tickets it gave (what the joins cost it), the joins it
+//! counted, and how long it took to answer checkouts, apart from the time those requests spent
+//! at the edge and on the way.
 //! Set beside the tool's own checkout figures, the difference is where a slow checkout waited.
 
 use anyhow::Context;
@@ -11,11 +13,17 @@ const CHECKOUT_ROUTES: [&str; 2] = [
     "route=\"/api/checkout/{checkoutId}/pay\"",
 ];
 const CURSOR_ROUTE: &str = "route=\"/api/flash-sales/{flashSaleId}/admission\"";
+const JOIN_ROUTE: &str = "route=\"/api/flash-sales/{flashSaleId}/queue\"";
+const REPORT_ROUTE: &str = "route=\"/api/flash-sales/{flashSaleId}/queue/joins\"";
+const JOINS_COUNTED: &str = "flash_sale_queue_joins_total";
 
 /// The core's counters at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     cursor_requests: u64,
+    join_requests: u64,
+    join_reports: u64,
+    joins_counted: u64,
     /// Checkout answers (both routes) at or under each bucket bound, in seconds, by bound.
     checkout_buckets: Vec<(f64, u64)>,
 }
@@ -40,8 +48,15 @@ pub fn parse(text: &str) -> Snapshot {
         let Some(value) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) else {
             continue;
         };
-        if line.starts_with("http_requests_total{") && line.contains(CURSOR_ROUTE) {
+        let requests = line.starts_with("http_requests_total{");
+        if requests && line.contains(CURSOR_ROUTE) {
             snapshot.cursor_requests += value as u64;
+        } else if requests && line.contains(JOIN_ROUTE) {
+            snapshot.join_requests += value as u64;
+        } else if requests && line.contains(REPORT_ROUTE) {
+            snapshot.join_reports += value as u64;
+        } else if line.starts_with(JOINS_COUNTED) {
+            snapshot.joins_counted += value as u64;
         } else if line.starts_with("http_request_duration_seconds_bucket{")
             && line.contains("method=\"POST\"")
             && CHECKOUT_ROUTES.iter().any(|r| line.contains(r))
@@ -76,6 +91,21 @@ fn bucket_bound(line: &str) -> Option<f64> {
 impl Snapshot {
     pub fn cursor_requests_since(&self, earlier: &Snapshot) -> u64 {
         self.cursor_requests.saturating_sub(earlier.cursor_requests)
+    }
+
+    /// Joins the core answered itself (`POST …/queue`).
+    pub fn join_requests_since(&self, earlier: &Snapshot) -> u64 {
+        self.join_requests.saturating_sub(earlier.join_requests)
+    }
+
+    /// Reports of the edge's tickets (`POST …/queue/joins`).
+    pub fn join_reports_since(&self, earlier: &Snapshot) -> u64 {
+        self.join_reports.saturating_sub(earlier.join_reports)
+    }
+
+    /// Buyers the core counted into a queue, however they came.
+    pub fn joins_counted_since(&self, earlier: &Snapshot) -> u64 {
+        self.joins_counted.saturating_sub(earlier.joins_counted)
     }
 
     /// The smallest bucket bound, in ms, at or under which `q` of the checkouts answered since
@@ -116,8 +146,14 @@ mod tests {
         let mut text = format!(
             "# TYPE http_requests_total counter\n\
              http_requests_total{{method=\"GET\",route=\"/api/flash-sales/{{flashSaleId}}/admission\",status=\"200\"}} {cursor}\n\
+             http_requests_total{{method=\"POST\",route=\"/api/flash-sales/{{flashSaleId}}/queue\",status=\"200\"}} {joins}\n\
+             http_requests_total{{method=\"POST\",route=\"/api/flash-sales/{{flashSaleId}}/queue/joins\",status=\"200\"}} {reports}\n\
+             flash_sale_queue_joins_total {counted}\n\
              http_requests_total{{method=\"POST\",route=\"/api/checkout/initiate\",status=\"201\"}} 999\n\
-             http_request_duration_seconds_bucket{{method=\"POST\",route=\"/api/flash-sales/{{flashSaleId}}/queue\",le=\"0.01\"}} 500\n"
+             http_request_duration_seconds_bucket{{method=\"POST\",route=\"/api/flash-sales/{{flashSaleId}}/queue\",le=\"0.01\"}} 500\n",
+            joins = cursor + 1,
+            reports = cursor * 2,
+            counted = cursor * 100,
         );
         for (route, counts) in [
             ("/api/checkout/initiate", initiate),
@@ -138,6 +174,9 @@ mod tests {
         // Since then: 100 answers, 50 within 10 ms, 98 within 100 ms, 99 within 250 ms.
         let after = parse(&metrics([35, 75, 76, 77], [20, 28, 28, 28], 10));
         assert_eq!(after.cursor_requests_since(&before), 7);
+        assert_eq!(after.join_requests_since(&before), 7);
+        assert_eq!(after.join_reports_since(&before), 14);
+        assert_eq!(after.joins_counted_since(&before), 700);
         assert_eq!(after.checkout_bound_ms_since(&before, 0.5), Some(10.0));
         assert_eq!(after.checkout_bound_ms_since(&before, 0.98), Some(100.0));
         assert_eq!(after.checkout_bound_ms_since(&before, 0.99), Some(250.0));

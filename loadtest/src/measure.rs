@@ -53,7 +53,7 @@ pub struct Milestones {
     pub joined_ms: Option<i64>,
     pub early: bool,
     /// The place the queue gave the ticket: the lottery number of an early joiner, the
-    /// arrival number of a late one. Admission follows it.
+    /// arrival time (ms) of a late one. Admission follows it.
     pub queue_rank: Option<i64>,
     pub admitted_ms: Option<i64>,
     pub bought_ms: Option<i64>,

@@ -80,6 +80,14 @@ pub struct Report {
     pub status_polls: u64,
     /// Admission-cursor requests the core served during the run: what the polls cost it.
     pub core_cursor_requests: u64,
+    /// Buyers given a ticket.
+    pub joined: usize,
+    /// Joins the core answered itself (none while the edge gives tickets).
+    pub core_join_requests: u64,
+    /// The edge's reports of the tickets it gave, and the buyers the core counted from them
+    /// (and from its own joins): all who joined, unless a report was lost.
+    pub core_join_reports: u64,
+    pub joins_counted_by_core: u64,
     /// The core's own time to answer a checkout (`initiate` and `pay`), from its histogram:
     /// the bucket bound each percentile falls under (none past the last bound). The rest of
     /// the tool's figure is the edge and the way there and back.
@@ -173,6 +181,10 @@ pub fn build(
             .status_polls
             .load(std::sync::atomic::Ordering::Relaxed),
         core_cursor_requests: core_after.cursor_requests_since(core_before),
+        joined: milestones.iter().filter(|m| m.queue_rank.is_some()).count(),
+        core_join_requests: core_after.join_requests_since(core_before),
+        core_join_reports: core_after.join_reports_since(core_before),
+        joins_counted_by_core: core_after.joins_counted_since(core_before),
         core_checkout_p50_at_most_ms: core_after.checkout_bound_ms_since(core_before, 0.5),
         core_checkout_p99_at_most_ms: core_after.checkout_bound_ms_since(core_before, 0.99),
         fairness: fairness(&milestones),
@@ -315,6 +327,7 @@ pub fn markdown(r: &Report) -> String {
          | admission to confirmed order p50 / p99 (every request, wait and retry) | {ao50:.1} / {ao99:.1} ms |\n\
          | status polls (answered at the edge) | {polls} |\n\
          | admission-cursor requests the core served | {cursor} |\n\
+         | buyers given a ticket / joins the core answered / the edge's reports of its tickets / buyers the core counted | {joined} / {core_joins} / {reports} / {counted} |\n\
          | early joiners' rank correlation (join vs admission; 0 = shuffled) | {fe} |\n\
          | late joiners' rank correlation (1 = first come, first served) | {fl} |\n\
          | admission rate / most active buyers / token TTL | {rate}/min / {active} / {ttl} s |\n\n\
@@ -346,6 +359,10 @@ pub fn markdown(r: &Report) -> String {
         ao99 = r.admission_to_order_p99_ms,
         polls = r.status_polls,
         cursor = r.core_cursor_requests,
+        joined = r.joined,
+        core_joins = r.core_join_requests,
+        reports = r.core_join_reports,
+        counted = r.joins_counted_by_core,
         fe = opt(r.fairness.early_joiners_rank_correlation),
         fl = opt(r.fairness.late_joiners_rank_correlation),
         rate = r.admission_rate_per_minute,

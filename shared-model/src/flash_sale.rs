@@ -4,7 +4,9 @@
 //! A buyer joins the queue once per sale and gets a signed [`QueueTicket`]. Buyers who join
 //! before the start draw a lottery number, and are admitted in lottery order (a random shuffle:
 //! arriving first before the start is no advantage, so bots gain nothing by hammering the
-//! start); later joiners are admitted by arrival. The core publishes an [`AdmissionCursor`]
+//! start); later joiners are admitted by arrival time. Both places follow from the key, the
+//! sale, the buyer and the clock alone ([`QueueTicket::joined`]), so the edge gives tickets
+//! without asking the core, and tells the core of them afterwards, in batches, for counting. The core publishes an [`AdmissionCursor`]
 //! that advances at the sale's rate, or slower while admitted buyers have yet to check out; the
 //! edge compares a ticket with the cursor it cached, so a status poll costs the core nothing.
 //! An admitted buyer gets an [`AdmissionToken`], bound to the buyer and the sale, short-lived,
@@ -106,6 +108,46 @@ impl AdmissionKey {
         self.sign(TICKET, ticket)
     }
 
+    /// 32 bytes only this key gives for `purpose`, `sale` and `user`.
+    fn derive(&self, purpose: &str, sale: FlashSaleId, user: UserId) -> [u8; 32] {
+        self.mac(&format!("{purpose}\n{sale}\n{user}"))
+            .finalize()
+            .into_bytes()
+            .into()
+    }
+
+    /// The buyer's lottery number in the sale: uniform below [`LOTTERY_SPAN`], the same however
+    /// often or wherever they join (joining again draws nothing new), and unknown without the key.
+    pub fn lottery(&self, sale: FlashSaleId, user: UserId) -> u64 {
+        let bytes = self.derive("lottery", sale, user);
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&bytes[..8]);
+        u64::from_be_bytes(first) >> (64 - LOTTERY_SPAN.trailing_zeros())
+    }
+
+    /// The buyer's one ticket id in the sale: every ticket they are given carries it, so their
+    /// admissions name one ticket, which buys once.
+    pub fn ticket_id(&self, sale: FlashSaleId, user: UserId) -> uuid::Uuid {
+        let bytes = self.derive("ticket", sale, user);
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&bytes[..16]);
+        uuid::Builder::from_random_bytes(first).into_uuid()
+    }
+
+    /// A ticket of `sale` this key signed, whoever it is for (the edge reports the tickets it
+    /// gave, each for its own buyer).
+    pub fn verify_ticket_of_sale(
+        &self,
+        token: &str,
+        sale: FlashSaleId,
+    ) -> Result<QueueTicket, ModelError> {
+        let ticket: QueueTicket = self.verify(TICKET, token)?;
+        if ticket.sale != sale {
+            return Err(ModelError::Token("a ticket of another sale"));
+        }
+        Ok(ticket)
+    }
+
     /// A ticket of `sale` this key signed for `user`. Tickets do not expire: a sale's queue
     /// lasts as long as the sale.
     pub fn verify_ticket(
@@ -114,10 +156,7 @@ impl AdmissionKey {
         sale: FlashSaleId,
         user: UserId,
     ) -> Result<QueueTicket, ModelError> {
-        let ticket: QueueTicket = self.verify(TICKET, token)?;
-        if ticket.sale != sale {
-            return Err(ModelError::Token("a ticket of another sale"));
-        }
+        let ticket = self.verify_ticket_of_sale(token, sale)?;
         if ticket.user != user {
             return Err(ModelError::Token("someone else's ticket"));
         }
@@ -157,8 +196,12 @@ impl AdmissionKey {
 pub enum Place {
     /// Joined before the start: admitted in the order of this random number.
     BeforeStart { lottery: u64 },
-    /// Joined after the start: admitted after every early joiner, by arrival (0-based).
-    AfterStart { arrival: u64 },
+    /// Joined after the start: admitted after every early joiner, by arrival time (ms since
+    /// the epoch, by the clock of whoever gave the ticket).
+    AfterStart {
+        #[serde(rename = "arrivedMs")]
+        arrived_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +213,35 @@ pub struct QueueTicket {
     pub ticket_id: uuid::Uuid,
     pub place: Place,
     pub joined_at: i64,
+}
+
+impl QueueTicket {
+    /// The ticket `user` gets on joining `sale` at `now`: a lottery place before `starts_at`,
+    /// an arrival place from then on. The edge and the core give tickets by this one rule.
+    pub fn joined(
+        key: &AdmissionKey,
+        sale: FlashSaleId,
+        user: UserId,
+        now: DateTime<Utc>,
+        starts_at: DateTime<Utc>,
+    ) -> Self {
+        let place = if now < starts_at {
+            Place::BeforeStart {
+                lottery: key.lottery(sale, user),
+            }
+        } else {
+            Place::AfterStart {
+                arrived_ms: now.timestamp_millis(),
+            }
+        };
+        QueueTicket {
+            sale,
+            user,
+            ticket_id: key.ticket_id(sale, user),
+            place,
+            joined_at: now.timestamp(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -214,8 +286,16 @@ pub struct AdmissionCursor {
     pub early_joiners: u64,
     /// Early joiners with a lottery number up to this one are admitted.
     pub early_threshold: u64,
-    /// Late joiners with an arrival number below this one are admitted.
+    /// Late joiners admitted so far.
     pub late_admitted: u64,
+    /// Late joiners who arrived at or before this time (ms since the epoch) are admitted; 0
+    /// while none is.
+    #[serde(default)]
+    pub late_admitted_until_ms: i64,
+    /// The latest arrival the core has counted (ms since the epoch; 0 while none): with
+    /// `late_admitted_until_ms`, where a late ticket stands among the late joiners.
+    #[serde(default)]
+    pub last_arrival_ms: i64,
     /// Buyers in the queue, admitted or not.
     pub joined: u64,
     /// The pace the queue moves at, buyers per minute: the sale's rate, or slower while
@@ -236,13 +316,13 @@ impl AdmissionCursor {
         }
         match ticket.place {
             Place::BeforeStart { lottery } => self.admitted > 0 && lottery <= self.early_threshold,
-            Place::AfterStart { arrival } => arrival < self.late_admitted,
+            Place::AfterStart { arrived_ms } => arrived_ms <= self.late_admitted_until_ms,
         }
     }
 
-    /// Buyers still ahead of the ticket, itself included (estimated for early joiners, whose
-    /// exact rank only the core's sorted set knows). Before the start, among those who joined
-    /// so far: more may join, so it can grow until the start.
+    /// Buyers still ahead of the ticket, itself included (estimated: the exact rank only the
+    /// core's sorted sets know). Before the start, among those who joined so far: more may
+    /// join, so it can grow until the start.
     pub fn ahead_of(&self, ticket: &QueueTicket) -> u64 {
         if self.admits(ticket) {
             return 0;
@@ -253,9 +333,31 @@ impl AdmissionCursor {
                 (u128::from(lottery) * u128::from(self.early_joiners) / u128::from(LOTTERY_SPAN))
                     as u64
             }
-            Place::AfterStart { arrival } => self.early_joiners.saturating_add(arrival),
+            Place::AfterStart { arrived_ms } => self
+                .early_joiners
+                .saturating_add(self.late_rank(arrived_ms)),
         };
         rank.saturating_sub(self.admitted).saturating_add(1)
+    }
+
+    /// Late joiners who arrived before `arrived_ms`, estimated from the two arrival times the
+    /// cursor knows (admitted up to, or the start; last counted), as if arrivals came at an
+    /// even rate between them; all those counted for an arrival the core has not heard of yet.
+    fn late_rank(&self, arrived_ms: i64) -> u64 {
+        let late_joined = self.joined.saturating_sub(self.early_joiners);
+        let from = if self.late_admitted_until_ms > 0 {
+            self.late_admitted_until_ms
+        } else {
+            self.starts_at.timestamp_millis()
+        };
+        let to = self.last_arrival_ms;
+        if arrived_ms >= to || to <= from {
+            return late_joined;
+        }
+        let waiting = late_joined.saturating_sub(self.late_admitted);
+        let share =
+            (arrived_ms.max(from) - from) as u128 * u128::from(waiting) / (to - from) as u128;
+        self.late_admitted.saturating_add(share as u64)
     }
 
     /// Seconds until `ahead` more buyers are admitted at the queue's pace.
@@ -422,10 +524,104 @@ mod tests {
             early_joiners: early,
             early_threshold: threshold,
             late_admitted: late,
+            // The n-th late joiner arrived n seconds after the start.
+            late_admitted_until_ms: if late > 0 { arrived(late) } else { 0 },
+            last_arrival_ms: arrived(late + 10),
             joined: early + late + 10,
             admission_rate_per_minute: 600,
             unit_may_return_at: None,
         }
+    }
+
+    /// When the `n`-th late joiner (1-based) arrived in the tests: n seconds after the start.
+    fn arrived(n: u64) -> i64 {
+        1_700_000_000_000 + n as i64 * 1000
+    }
+
+    fn late(n: u64) -> QueueTicket {
+        ticket(Place::AfterStart {
+            arrived_ms: arrived(n),
+        })
+    }
+
+    #[test]
+    fn a_buyer_gets_one_lottery_number_and_one_ticket_id_however_often_they_join() {
+        let (sale, user) = (FlashSaleId::new(7), UserId::new(42));
+        let start = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let before = start - chrono::TimeDelta::seconds(60);
+        let first = QueueTicket::joined(&key(), sale, user, before, start);
+        let again = QueueTicket::joined(
+            &key(),
+            sale,
+            user,
+            before + chrono::TimeDelta::seconds(30),
+            start,
+        );
+        assert_eq!(first.place, again.place, "joining again draws nothing new");
+        assert_eq!(first.ticket_id, again.ticket_id);
+        assert!(matches!(first.place, Place::BeforeStart { lottery } if lottery < LOTTERY_SPAN));
+        // Another buyer, another sale or another key: another number.
+        let other_key =
+            AdmissionKey::from_secret("another-admission-secret-entirely-different").unwrap();
+        for (k, s, u) in [
+            (key(), sale, UserId::new(43)),
+            (key(), FlashSaleId::new(8), user),
+            (other_key, sale, user),
+        ] {
+            assert_ne!(k.lottery(s, u), key().lottery(sale, user));
+            assert_ne!(k.ticket_id(s, u), first.ticket_id);
+        }
+        let after = start + chrono::TimeDelta::milliseconds(1_234);
+        let late = QueueTicket::joined(&key(), sale, user, after, start);
+        assert_eq!(
+            late.place,
+            Place::AfterStart {
+                arrived_ms: after.timestamp_millis()
+            }
+        );
+        assert_eq!(
+            late.ticket_id, first.ticket_id,
+            "one ticket id per buyer and sale"
+        );
+        let at_start = QueueTicket::joined(&key(), sale, user, start, start);
+        assert!(
+            matches!(at_start.place, Place::AfterStart { .. }),
+            "the start is after it"
+        );
+    }
+
+    #[test]
+    fn lottery_numbers_spread_over_the_whole_span() {
+        let numbers: Vec<u64> = (0..10_000)
+            .map(|u| key().lottery(FlashSaleId::new(7), UserId::new(u)))
+            .collect();
+        assert!(numbers.iter().all(|n| *n < LOTTERY_SPAN));
+        // Uniform: each tenth of the span holds about a tenth of the buyers.
+        for tenth in 0..10 {
+            let (lo, hi) = (LOTTERY_SPAN / 10 * tenth, LOTTERY_SPAN / 10 * (tenth + 1));
+            let count = numbers.iter().filter(|n| (lo..hi).contains(*n)).count();
+            assert!((850..1150).contains(&count), "tenth {tenth}: {count}");
+        }
+    }
+
+    #[test]
+    fn a_late_place_is_estimated_between_the_admitted_and_the_last_arrival() {
+        // 100 early joiners, 100 late: 20 late admitted (until the 20th's arrival), the last
+        // counted arrival the 100th's.
+        let mut c = cursor(120, 100, LOTTERY_SPAN, 20);
+        c.joined = 200;
+        c.last_arrival_ms = arrived(100);
+        assert_eq!(c.ahead_of(&late(20)), 0, "admitted");
+        // Halfway between the 20th and the 100th: about the 60th.
+        assert_eq!(c.ahead_of(&late(60)), 60 - 20 + 1);
+        assert_eq!(c.ahead_of(&late(100)), 100 - 20 + 1);
+        // An arrival the core has not counted yet: behind everyone counted.
+        assert_eq!(c.ahead_of(&late(500)), 100 - 20 + 1);
+        // Nobody late admitted yet: counted from the start, when the first could arrive.
+        let mut none = cursor(50, 100, LOTTERY_SPAN / 2, 0);
+        none.joined = 200;
+        none.last_arrival_ms = arrived(100);
+        assert_eq!(none.ahead_of(&late(50)), 100 + 50 - 50 + 1);
     }
 
     #[test]
@@ -445,7 +641,7 @@ mod tests {
 
     #[test]
     fn a_signed_ticket_verifies_for_its_buyer_and_sale_only() {
-        let t = ticket(Place::AfterStart { arrival: 3 });
+        let t = late(3);
         let signed = key().sign_ticket(&t).unwrap();
         assert_eq!(key().verify_ticket(&signed, t.sale, t.user).unwrap(), t);
         assert!(
@@ -462,14 +658,14 @@ mod tests {
 
     #[test]
     fn forged_tampered_and_mistyped_tokens_are_refused() {
-        let t = ticket(Place::AfterStart { arrival: 3 });
+        let t = late(3);
         let signed = key().sign_ticket(&t).unwrap();
         let other =
             AdmissionKey::from_secret("another-admission-secret-entirely-different").unwrap();
         assert!(other.verify_ticket(&signed, t.sale, t.user).is_err());
         // A better place, same signature.
         let (head, tag) = signed.rsplit_once('.').unwrap();
-        let better = ticket(Place::AfterStart { arrival: 0 });
+        let better = late(1);
         let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&better).unwrap());
         let forged = format!("{TICKET}.{forged_payload}.{tag}");
         assert_ne!(head, format!("{TICKET}.{forged_payload}"));
@@ -514,20 +710,22 @@ mod tests {
     fn early_joiners_go_in_lottery_order_then_late_joiners_by_arrival() {
         let low = ticket(Place::BeforeStart { lottery: 10 });
         let high = ticket(Place::BeforeStart { lottery: 1 << 50 });
-        let late = ticket(Place::AfterStart { arrival: 0 });
+        let first_late = late(1);
         let nobody_yet = cursor(0, 100, 0, 0);
         assert!(!nobody_yet.admits(&low));
         let some_early = cursor(1, 100, 10, 0);
-        assert!(some_early.admits(&low) && !some_early.admits(&high) && !some_early.admits(&late));
+        assert!(
+            some_early.admits(&low) && !some_early.admits(&high) && !some_early.admits(&first_late)
+        );
         let all_early = cursor(101, 100, LOTTERY_SPAN, 1);
-        assert!(all_early.admits(&high) && all_early.admits(&late));
-        assert!(!all_early.admits(&ticket(Place::AfterStart { arrival: 1 })));
+        assert!(all_early.admits(&high) && all_early.admits(&first_late));
+        assert!(!all_early.admits(&late(2)), "arrived a moment later");
         let mut not_started = all_early.clone();
         not_started.started = false;
         assert!(!not_started.admits(&low));
         let mut closed = all_early;
         closed.closed = true;
-        assert!(!closed.admits(&late));
+        assert!(!closed.admits(&first_late));
     }
 
     #[test]
@@ -555,10 +753,10 @@ mod tests {
 
     #[test]
     fn the_wait_follows_the_rate() {
-        let c = cursor(10, 100, 10, 0);
-        // An arrival behind every early joiner: 100 early + 5 arrivals, 10 admitted.
-        let late = ticket(Place::AfterStart { arrival: 5 });
-        assert_eq!(c.ahead_of(&late), 96);
+        let mut c = cursor(10, 100, 10, 0);
+        c.last_arrival_ms = arrived(10);
+        // An arrival behind every early joiner: 100 early + 4 arrivals before it, 10 admitted.
+        assert_eq!(c.ahead_of(&late(5)), 96);
         assert_eq!(c.wait_seconds(96), 10);
         let middle = ticket(Place::BeforeStart {
             lottery: LOTTERY_SPAN / 2,

@@ -6,7 +6,7 @@
 use std::sync::LazyLock;
 
 use redis::Script;
-use shared_model::flash_sale::{LOTTERY_SPAN, Place};
+use shared_model::flash_sale::{LOTTERY_SPAN, Place, QueueTicket};
 use shared_model::ids::{CheckoutId, FlashSaleId, UserId};
 
 use crate::kv::Redis;
@@ -17,7 +17,8 @@ static GIVE_BACK: LazyLock<Script> =
 static REBUILD: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rebuild.lua")));
 static ADMISSION: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/admission.lua")));
-static JOIN: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/join.lua")));
+static RECORD_JOINS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/record_joins.lua")));
 
 /// The keys of one sale.
 #[derive(Debug, Clone)]
@@ -41,7 +42,7 @@ impl SaleKeys {
     }
 
     fn queue(&self) -> [String; 5] {
-        ["joined", "early", "late", "cursor", "history"].map(|k| self.key(k))
+        ["joined", "early", "arrivals", "cursor", "history"].map(|k| self.key(k))
     }
 }
 
@@ -243,6 +244,11 @@ pub struct Admission {
     /// Buyers admitted per minute lately: the sale's rate, or slower while admission waits
     /// for checkouts (or for buyers to join).
     pub pace_per_minute: u32,
+    /// Late joiners who arrived at or before this time (ms since the epoch) are admitted; 0
+    /// while none is.
+    pub late_admitted_until_ms: i64,
+    /// The latest arrival counted (ms since the epoch; 0 while none).
+    pub last_arrival_ms: i64,
 }
 
 /// How fast admission may move.
@@ -253,6 +259,9 @@ pub struct Pace {
     /// than `active_for_ms` ago.
     pub max_active: u32,
     pub active_for_ms: i64,
+    /// Once every counted buyer is admitted, buyers who arrived this long ago are admitted
+    /// even if their join was never counted (a lost report).
+    pub uncounted_after_ms: i64,
 }
 
 pub async fn advance_admission(
@@ -262,13 +271,13 @@ pub async fn advance_admission(
     start_ms: i64,
     pace: Pace,
 ) -> redis::RedisResult<Admission> {
-    let [_, early, late, cursor, history] = keys.queue();
+    let [_, early, arrivals, cursor, history] = keys.queue();
     let [warm, free, _, used, _, deadlines] = keys.pool();
     let mut conn = redis.connection().await?;
     let answer: Vec<i64> = ADMISSION
         .key(cursor)
         .key(early)
-        .key(late)
+        .key(arrivals)
         .key(free)
         .key(warm)
         .key(deadlines)
@@ -280,6 +289,7 @@ pub async fn advance_admission(
         .arg(LOTTERY_SPAN)
         .arg(pace.max_active)
         .arg(pace.active_for_ms)
+        .arg(pace.uncounted_after_ms)
         .invoke_async(&mut conn)
         .await?;
     let at = |i: usize| answer.get(i).copied().unwrap_or(0).max(0) as u64;
@@ -295,10 +305,12 @@ pub async fn advance_admission(
             .get(6)
             .and_then(|&p| u32::try_from(p).ok())
             .unwrap_or(pace.rate_per_minute),
+        late_admitted_until_ms: answer.get(7).copied().unwrap_or(0).max(0),
+        last_arrival_ms: answer.get(8).copied().unwrap_or(0).max(0),
     })
 }
 
-/// A buyer's place in a sale's queue, as the join script keeps it: what their ticket says.
+/// A buyer's place in a sale's queue, as `record_joins.lua` keeps it: what their ticket says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeptPlace {
     pub ticket_id: uuid::Uuid,
@@ -307,17 +319,32 @@ pub struct KeptPlace {
 }
 
 impl KeptPlace {
-    /// `ticket id|early or late|number|joined at`, as `join.lua` writes it.
+    pub fn of(ticket: &QueueTicket) -> Self {
+        KeptPlace {
+            ticket_id: ticket.ticket_id,
+            place: ticket.place,
+            joined_at: ticket.joined_at,
+        }
+    }
+
+    /// `ticket id|early or arrived|lottery number or arrival ms|joined at`.
+    fn format(&self) -> String {
+        let (kind, number) = match self.place {
+            Place::BeforeStart { lottery } => ("early", lottery.to_string()),
+            Place::AfterStart { arrived_ms } => ("arrived", arrived_ms.to_string()),
+        };
+        format!("{}|{kind}|{number}|{}", self.ticket_id, self.joined_at)
+    }
+
     fn parse(kept: &str) -> Option<Self> {
         let mut parts = kept.split('|');
         let ticket_id = parts.next()?.parse().ok()?;
-        let number = |n: &str| n.parse::<u64>().ok();
         let place = match (parts.next()?, parts.next()?) {
             ("early", n) => Place::BeforeStart {
-                lottery: number(n)?,
+                lottery: n.parse().ok()?,
             },
-            ("late", n) => Place::AfterStart {
-                arrival: number(n)?,
+            ("arrived", n) => Place::AfterStart {
+                arrived_ms: n.parse().ok()?,
             },
             _ => return None,
         };
@@ -330,7 +357,7 @@ impl KeptPlace {
     }
 }
 
-/// What the join script decided.
+/// What recording a buyer's place found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Joined {
     /// This join put the buyer in the queue.
@@ -342,41 +369,37 @@ pub enum Joined {
     Signed(String),
 }
 
-/// Joins `user` to the sale's queue with the ticket `ticket` and, before the start, the
-/// lottery number `lottery`, at `joined_at` (unix seconds); or finds where they joined before.
-pub async fn join(
+/// Records each buyer's place in the sale's queue, unless they have one: a join at the core,
+/// or tickets the edge gave. Answers, per buyer, what was kept.
+pub async fn record_joins(
     redis: &Redis,
     keys: &SaleKeys,
-    user: UserId,
-    ticket: uuid::Uuid,
-    lottery: u64,
-    before_start: bool,
-    joined_at: i64,
-) -> redis::RedisResult<Joined> {
-    let [joined, early, late, cursor, _] = keys.queue();
+    joins: &[(UserId, KeptPlace)],
+) -> redis::RedisResult<Vec<Joined>> {
+    if joins.is_empty() {
+        return Ok(Vec::new());
+    }
+    let [joined, early, arrivals, _, _] = keys.queue();
+    let mut call = RECORD_JOINS.prepare_invoke();
+    call.key(joined).key(early).key(arrivals);
+    for (user, place) in joins {
+        call.arg(user.get()).arg(place.format());
+    }
     let mut conn = redis.connection().await?;
-    let (kind, value): (String, String) = JOIN
-        .key(joined)
-        .key(early)
-        .key(late)
-        .key(cursor)
-        .arg(user.get())
-        .arg(ticket.to_string())
-        .arg(lottery)
-        .arg(if before_start { "1" } else { "0" })
-        .arg(joined_at)
-        .invoke_async(&mut conn)
-        .await?;
-    Ok(match (kind.as_str(), KeptPlace::parse(&value)) {
-        ("new", Some(kept)) => Joined::New(kept),
-        (_, Some(kept)) => Joined::Existing(kept),
-        ("new", None) => {
-            return Err(redis::RedisError::from((
-                redis::ErrorKind::TypeError,
-                "the join script kept a place it cannot read",
-                value,
-            )));
-        }
-        (_, None) => Joined::Signed(value),
-    })
+    let answers: Vec<(String, String)> = call.invoke_async(&mut conn).await?;
+    answers
+        .into_iter()
+        .map(
+            |(kind, value)| match (kind.as_str(), KeptPlace::parse(&value)) {
+                ("new", Some(kept)) => Ok(Joined::New(kept)),
+                (_, Some(kept)) => Ok(Joined::Existing(kept)),
+                ("new", None) => Err(redis::RedisError::from((
+                    redis::ErrorKind::TypeError,
+                    "the join script kept a place it cannot read",
+                    value,
+                ))),
+                (_, None) => Ok(Joined::Signed(value)),
+            },
+        )
+        .collect()
 }

@@ -1,5 +1,6 @@
 //! `/api/admin/flash-sales*` (admins), `/api/flash-sales/{id}` and `/admission` (public), and
-//! `/api/flash-sales/{id}/queue` (a signed-in buyer joins the waiting room).
+//! `/api/flash-sales/{id}/queue` (a signed-in buyer joins the waiting room), and
+//! `/api/flash-sales/{id}/queue/joins` (the edge reports the tickets it gave).
 
 use axum::Json;
 use axum::extract::State;
@@ -8,7 +9,7 @@ use axum::response::IntoResponse;
 use chrono::Utc;
 use shared_model::api::ErrorBody;
 use shared_model::api::flash_sales::{
-    CreateFlashSale, FlashSaleView, QueueJoined, UpdateFlashSale,
+    CreateFlashSale, FlashSaleView, JoinsRecorded, QueueJoined, ReportedJoins, UpdateFlashSale,
 };
 use shared_model::flash_sale::AdmissionCursor;
 use shared_model::ids::FlashSaleId;
@@ -30,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_sale))
         .routes(routes!(get_admission))
         .routes(routes!(join_queue))
+        .routes(routes!(record_joins))
 }
 
 /// Schedules a flash sale; it is pre-warmed 30 minutes before its start.
@@ -146,4 +148,26 @@ async fn join_queue(
     Ok(Json(
         queue::join(&state, &row, user.user_id, Utc::now()).await?,
     ))
+}
+
+/// Counts the tickets the edge gave for the sale. No session: each ticket carries the
+/// admission key's signature, and says only what its own buyer was given. Sending a report
+/// again changes nothing (a buyer keeps their first place).
+#[utoipa::path(post, path = "/api/flash-sales/{flashSaleId}/queue/joins", tag = "flash sales",
+    params(("flashSaleId" = String, Path)),
+    request_body = ReportedJoins,
+    responses(
+        (status = 200, body = JoinsRecorded),
+        (status = 403, description = "ticket_invalid: a ticket not signed for this sale", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "more tickets than one report may carry", body = ErrorBody),
+    ))]
+async fn record_joins(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<FlashSaleId>,
+    JsonBody(report): JsonBody<ReportedJoins>,
+) -> ApiResult<Json<JoinsRecorded>> {
+    let row = sales::load_for_buyers(&state, id).await?;
+    let new = queue::record_reported(&state, &row, &report.tickets).await?;
+    Ok(Json(JoinsRecorded { new }))
 }

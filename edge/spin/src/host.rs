@@ -81,6 +81,10 @@ impl Host for SpinHost {
         });
     }
 
+    fn keeps_state_between_requests(&self) -> bool {
+        false
+    }
+
     fn now(&self) -> DateTime<Utc> {
         DateTime::<Utc>::from(SystemTime::now())
     }

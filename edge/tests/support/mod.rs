@@ -109,15 +109,34 @@ pub fn cursor() -> AdmissionCursor {
         early_joiners: 0,
         early_threshold: 0,
         late_admitted: 0,
+        late_admitted_until_ms: 0,
+        last_arrival_ms: arrived(1_000),
         joined: 1_000,
         admission_rate_per_minute: 600,
         unit_may_return_at: None,
     }
 }
 
-/// The ticket the scripted core gives `user`: the `arrival`-th after the start.
+/// When the `arrival`-th late joiner (0-based) arrived: a second apart from the start.
+pub fn arrived(arrival: u64) -> i64 {
+    start().timestamp_millis() + arrival as i64 * 1_000
+}
+
+/// `cursor` admitting the first `n` late joiners.
+pub fn admit_arrivals(cursor: &mut AdmissionCursor, n: u64) {
+    cursor.late_admitted = n;
+    cursor.late_admitted_until_ms = arrived(n - 1);
+}
+
+/// The ticket of `user` as the `arrival`-th late joiner.
 pub fn ticket(user: i64, arrival: u64) -> String {
-    ticket_at(user, Place::AfterStart { arrival }, u128::from(arrival) + 1)
+    ticket_at(
+        user,
+        Place::AfterStart {
+            arrived_ms: arrived(arrival),
+        },
+        u128::from(arrival) + 1,
+    )
 }
 
 /// A ticket of `user` for [`SALE`] at `place`, named by `id`.
@@ -225,7 +244,7 @@ fn flash_sale_core(path: &str, cursor: &Rc<RefCell<AdmissionCursor>>) -> Option<
     if path == format!("{sale}/queue") {
         return Some(Response::json(
             200,
-            &serde_json::json!({"ticket": ticket(BUYER, 5), "place": {"joined": "afterStart", "arrival": 5}, "startsAt": start()}),
+            &serde_json::json!({"ticket": ticket(BUYER, 5), "place": {"joined": "afterStart", "arrivedMs": arrived(5)}, "startsAt": start()}),
         ));
     }
     if path == sale {

@@ -228,6 +228,23 @@ pub struct QueueJoined {
     pub starts_at: DateTime<Utc>,
 }
 
+/// Tickets the edge gave (`POST /api/flash-sales/{id}/queue/joins`), for the core to count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportedJoins {
+    /// Signed queue tickets of the sale.
+    pub tickets: Vec<String>,
+}
+
+/// How many reported tickets were new to the queue (the others' buyers were counted before).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JoinsRecorded {
+    pub new: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

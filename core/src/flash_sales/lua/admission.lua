@@ -2,7 +2,9 @@
 -- the queue's length, not while every token is held, and not while `max active` admitted
 -- buyers are still on their way to checkout. Any process may call it, as often as it likes:
 -- the cursor moves with elapsed time and checkouts, not with calls. The early joiners are
--- counted once, at the first call after the start; later joins are late.
+-- counted once, at the first call after the start. An early place reported later still goes
+-- in once every counted early joiner is admitted, and the thresholds never move back, so an
+-- admitted ticket stays admitted however late a report comes.
 --
 -- On their way: admitted, not yet holding a token (the used admissions count those who got
 -- one), and admitted less than `active for` ago. An admitted buyer who has not come by then
@@ -11,22 +13,34 @@
 -- told "sold out" while every token is held wait at the door for a held one to lapse, and
 -- take it sooner than buyers still in the queue could. A history of the admitted count, one
 -- entry a second, says how many were admitted that long ago, and the pace since.
--- KEYS: cursor, early, late, free, warm, deadlines, used, history
--- ARGV: now (ms), start (ms), rate per minute, lottery span, max active, active for (ms)
+--
+-- Late joiners are admitted by arrival time, up to the arrival of the last one the count
+-- admits. Once every counted buyer is admitted and a token is free, so is whoever arrived more
+-- than `uncounted after` ago: a ticket whose report was lost is not left waiting for ever.
+-- KEYS: cursor, early, arrivals, free, warm, deadlines, used, history
+-- ARGV: now (ms), start (ms), rate per minute, lottery span, max active, active for (ms),
+-- uncounted after (ms)
 -- Answers {admitted, early joiners, early threshold, late joiners, sold out 0/1, the first
--- held token's deadline (ms; 0 unless sold out with a token held), pace per minute}: a held
--- token comes back if its checkout lapses, and waiting buyers need not ask before then. The
--- pace is the sale's rate, or slower when checkouts (or a queue with nobody left in it) held
--- admission back over the history (at least 5 s of it, and not while sold out: that
--- standstill has its own wait).
+-- held token's deadline (ms; 0 unless sold out with a token held), pace per minute, late
+-- joiners admitted up to this arrival (ms; 0 while none), the last arrival counted (ms; 0
+-- while none)}: a held token comes back if its checkout lapses, and waiting buyers need not
+-- ask before then. The pace is the sale's rate, or slower when checkouts (or a queue with
+-- nobody left in it) held admission back over the history (at least 5 s of it, and not while
+-- sold out: that standstill has its own wait).
 local now = tonumber(ARGV[1])
 local start = tonumber(ARGV[2])
-local late = tonumber(redis.call('GET', KEYS[3]) or '0')
-if now < start then
-  return {0, redis.call('ZCARD', KEYS[2]), 0, late, 0, 0, tonumber(ARGV[3])}
+local late = redis.call('ZCARD', KEYS[3])
+local last_arrival = 0
+local newest_arrival = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+if newest_arrival[2] then
+  last_arrival = tonumber(newest_arrival[2])
 end
-local cursor = redis.call('HMGET', KEYS[1], 'milli', 'last', 'early')
+if now < start then
+  return {0, redis.call('ZCARD', KEYS[2]), 0, late, 0, 0, tonumber(ARGV[3]), 0, last_arrival}
+end
+local cursor = redis.call('HMGET', KEYS[1], 'milli', 'last', 'early', 'threshold', 'until')
 local milli, last, early = tonumber(cursor[1]), tonumber(cursor[2]), tonumber(cursor[3])
+local threshold, until_ = tonumber(cursor[4]) or 0, tonumber(cursor[5]) or 0
 if not early then
   early = redis.call('ZCARD', KEYS[2])
   milli = 0
@@ -57,7 +71,6 @@ if now > last then
   end
   last = now
 end
-redis.call('HSET', KEYS[1], 'milli', milli, 'last', last, 'early', early)
 local admitted = math.floor(milli / 1000)
 local pace = tonumber(ARGV[3])
 local oldest = redis.call('ZRANGE', KEYS[8], 0, 0, 'WITHSCORES')
@@ -69,13 +82,24 @@ local newest = redis.call('ZRANGE', KEYS[8], -1, -1, 'WITHSCORES')
 if not newest[2] or now - tonumber(newest[2]) >= 1000 then
   redis.call('ZADD', KEYS[8], now, now .. ':' .. admitted)
 end
-local threshold = 0
 if admitted >= early and admitted > 0 then
   threshold = tonumber(ARGV[4])
 elseif admitted > 0 then
   local at = redis.call('ZRANGE', KEYS[2], admitted - 1, admitted - 1, 'WITHSCORES')
-  threshold = tonumber(at[2])
+  threshold = math.max(threshold, tonumber(at[2]))
 end
+if admitted > early then
+  local at = redis.call('ZRANGE', KEYS[3], admitted - early - 1, admitted - early - 1, 'WITHSCORES')
+  if at[2] then
+    until_ = math.max(until_, tonumber(at[2]))
+  end
+end
+if admitted >= joined and not sold_out then
+  until_ = math.max(until_, now - tonumber(ARGV[7]))
+end
+-- '%.0f': Lua would write a number of 15 digits or more rounded, and lottery numbers have 16.
+redis.call('HSET', KEYS[1], 'milli', milli, 'last', last, 'early', early,
+  'threshold', string.format('%.0f', threshold), 'until', string.format('%.0f', until_))
 local flag = 0
 local returns_at = 0
 if sold_out then
@@ -85,4 +109,5 @@ if sold_out then
     returns_at = tonumber(first[2])
   end
 end
-return {admitted, early, threshold, late, flag, returns_at, math.max(pace, 1)}
+return {admitted, early, threshold, late, flag, returns_at, math.max(pace, 1), until_,
+  last_arrival}
