@@ -55,11 +55,13 @@ pub fn add(host: &impl Host, config: &EdgeConfig, sale: FlashSaleId, ticket: Str
 
 /// Sends every report that is full or has waited [`HOLD_FOR`]; nothing when none is.
 pub fn send_due(host: &impl Host, config: &EdgeConfig) {
-    let now = host.now();
+    // Every request comes here: with nothing pending, not even the clock is read (on Workers,
+    // a call into JS).
     let due: Vec<Pending> = PENDING.with_borrow_mut(|pending| {
         if pending.is_empty() {
             return Vec::new();
         }
+        let now = host.now();
         let (due, kept) = std::mem::take(pending)
             .into_iter()
             .partition(|p| p.tickets.len() >= BATCH || now - p.since >= HOLD_FOR);

@@ -2,9 +2,9 @@
 //! edge gave them when they joined (without asking the core: the place follows from the key,
 //! the sale, the buyer and the clock; the core hears of it in a batch, `join_reports`); the
 //! admission cursor comes from the core at most once a second per edge node (the edge cache),
-//! so a join and a status poll are answered here without a call to the core. Once the cursor passes the ticket the edge signs the buyer's admission: bound to
-//! the buyer and the sale, valid five minutes, and good for one checkout (the core keeps
-//! count).
+//! so a join and a status poll are answered here without a call to the core. Once the cursor
+//! passes the ticket the edge signs the buyer's admission: bound to the buyer and the sale,
+//! valid five minutes, and good for one checkout (the core keeps count).
 //!
 //! `GET /api/flash-sales/{id}/status` with the ticket in `X-Queue-Ticket` (or `?ticket=`) and
 //! the buyer's token.
@@ -87,20 +87,16 @@ pub async fn status(
     ticket: &str,
     user: UserId,
 ) -> Result<QueueStatus, EdgeError> {
-    let key = admission_key(config)?;
+    let key = config
+        .admission_key
+        .as_ref()
+        .ok_or_else(|| EdgeError::Config("ADMISSION_KEY is not set".into()))?;
     let ticket: QueueTicket = key.verify_ticket(ticket, sale, user).map_err(|e| match e {
         shared_model::ModelError::Token(reason) => EdgeError::BadTicket(reason),
         _ => EdgeError::BadTicket("malformed"),
     })?;
     let cursor = cursor(host, config, sale).await?.value;
     standing(key, &cursor, &ticket, host.now())
-}
-
-fn admission_key(config: &EdgeConfig) -> Result<&AdmissionKey, EdgeError> {
-    config
-        .admission_key
-        .as_ref()
-        .ok_or_else(|| EdgeError::Config("ADMISSION_KEY is not set".into()))
 }
 
 /// Where a verified ticket stands by `cursor` at `clock`, with its admission once admitted.

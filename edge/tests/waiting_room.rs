@@ -539,11 +539,13 @@ fn a_checkout_goes_to_the_core_while_a_unit_is_free_or_due_back() {
     );
 }
 
+fn join_request(edge: &Edge, user: i64) -> Request {
+    Request::new(Method::Post, &format!("/api/flash-sales/{SALE}/queue"))
+        .with_header("authorization", &format!("Bearer {}", edge.token(user)))
+}
+
 fn join(edge: &Edge, user: i64) -> serde_json::Value {
-    let joined = edge.send(
-        Request::new(Method::Post, &format!("/api/flash-sales/{SALE}/queue"))
-            .with_header("authorization", &format!("Bearer {}", edge.token(user))),
-    );
+    let joined = edge.send(join_request(edge, user));
     assert_eq!(
         joined.status,
         200,
@@ -649,10 +651,7 @@ fn a_full_report_goes_at_once_and_a_closed_sale_gives_no_ticket() {
 
     edge.cursor.borrow_mut().closed = true;
     edge.host.advance(TimeDelta::milliseconds(1_100));
-    let closed = edge.send(
-        Request::new(Method::Post, &format!("/api/flash-sales/{SALE}/queue"))
-            .with_header("authorization", &format!("Bearer {}", edge.token(BUYER))),
-    );
+    let closed = edge.send(join_request(&edge, BUYER));
     assert_eq!(closed.status, 409);
     assert_eq!(json(&closed)["error"]["code"], "sale_closed");
     let anonymous = edge.send(Request::new(

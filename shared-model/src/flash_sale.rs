@@ -6,8 +6,8 @@
 //! arriving first before the start is no advantage, so bots gain nothing by hammering the
 //! start); later joiners are admitted by arrival time. Both places follow from the key, the
 //! sale, the buyer and the clock alone ([`QueueTicket::joined`]), so the edge gives tickets
-//! without asking the core, and tells the core of them afterwards, in batches, for counting. The core publishes an [`AdmissionCursor`]
-//! that advances at the sale's rate, or slower while admitted buyers have yet to check out; the
+//! without asking the core, and tells the core of them afterwards, in batches, for counting.
+//! The core publishes an [`AdmissionCursor`] that advances at the sale's rate, or slower while admitted buyers have yet to check out; the
 //! edge compares a ticket with the cursor it cached, so a status poll costs the core nothing.
 //! An admitted buyer gets an [`AdmissionToken`], bound to the buyer and the sale, short-lived,
 //! and good for one checkout.
