@@ -269,11 +269,8 @@ pub struct JoinedQueue {
     pub status: QueueStatus,
 }
 
-/// `POST /api/flash-sales/{id}/queue`: the edge gives the signed ticket itself, from the key
-/// and the cached cursor (for the start, and whether the sale is closed), and reports it to
-/// the core in the next batch. A buyer who joins again (another device, a retry) gets the same
-/// lottery number or a later arrival, never a better place. Without an admission key the
-/// core gives it.
+/// `POST /api/flash-sales/{id}/queue`: the edge gives the signed ticket itself
+/// ([`give_ticket`]). Without an admission key the core gives it.
 pub async fn join_json(
     host: &impl Host,
     config: &EdgeConfig,
@@ -287,27 +284,53 @@ pub async fn join_json(
     let claims = owner::buyer(host, request, config)
         .await?
         .ok_or(EdgeError::Unauthenticated)?;
+    match give_ticket(host, config, key, sale, claims.sub).await? {
+        Some(joined) => {
+            Ok(Response::json(200, &joined).with_header("cache-control", "private, no-store"))
+        }
+        None => Ok(Response::json(
+            409,
+            &ErrorBody::new("sale_closed", SALE_CLOSED),
+        )),
+    }
+}
+
+const SALE_CLOSED: &str = "the sale is cancelled or over";
+
+/// A ticket for `user`, signed here from the key and the cached cursor (for the start, and
+/// whether the sale is closed), with where it stands; the core hears of it in the next
+/// report. `None` once the sale is closed. A buyer who joins again (another device, a retry,
+/// the page after the API) gets the same lottery number or a later arrival, never a better
+/// place. The JSON API and the waiting page both join here, so neither costs the core a call.
+pub async fn give_ticket(
+    host: &impl Host,
+    config: &EdgeConfig,
+    key: &AdmissionKey,
+    sale: FlashSaleId,
+    user: UserId,
+) -> Result<Option<JoinedQueue>, EdgeError> {
     let cursor = cursor(host, config, sale).await?.value;
     if cursor.closed {
-        return Ok(Response::json(
-            409,
-            &ErrorBody::new("sale_closed", "the sale is cancelled or over"),
-        ));
+        return Ok(None);
     }
     let clock = host.now();
-    let ticket = QueueTicket::joined(key, sale, claims.sub, clock, cursor.starts_at);
+    let ticket = QueueTicket::joined(key, sale, user, clock, cursor.starts_at);
     let signed = key.sign_ticket(&ticket).map_err(EdgeError::from)?;
     let status = standing(key, &cursor, &ticket, clock)?;
     join_reports::add(host, config, sale, signed.clone());
-    let joined = JoinedQueue {
+    Ok(Some(JoinedQueue {
         joined: QueueJoined {
             ticket: signed,
             place: ticket.place,
             starts_at: cursor.starts_at,
         },
         status,
-    };
-    Ok(Response::json(200, &joined).with_header("cache-control", "private, no-store"))
+    }))
+}
+
+/// The page's answer to joining a closed sale, as the core's 409 becomes one.
+pub fn sale_closed() -> EdgeError {
+    EdgeError::invalid("request", SALE_CLOSED)
 }
 
 /// `GET /api/flash-sales/{id}/status`.

@@ -267,6 +267,8 @@ fn the_waiting_room_page_joins_waits_and_sends_the_admitted_to_checkout() {
     assert!(text(&anonymous).contains("$249.00"));
     assert!(text(&page(&session)).contains("Join the queue"));
 
+    // The fifth second of the sale: the ticket the edge gives is the fifth arrival's.
+    edge.host.advance(TimeDelta::seconds(5));
     let joined = edge.send(
         Request::new(Method::Post, &format!("/sale/{SALE}/join")).with_header("cookie", &session),
     );
@@ -274,6 +276,26 @@ fn the_waiting_room_page_joins_waits_and_sends_the_admitted_to_checkout() {
     let cookie = joined.header("set-cookie").unwrap().to_owned();
     assert!(cookie.starts_with(&format!("queue_{SALE}=")) && cookie.contains("HttpOnly"));
     let ticket_cookie = cookie.split(';').next().unwrap().to_owned();
+    let given = ticket_cookie.split_once('=').unwrap().1;
+    let key = AdmissionKey::from_secret(ADMISSION_SECRET).unwrap();
+    let place = key
+        .verify_ticket(given, FlashSaleId::new(SALE), UserId::new(BUYER))
+        .unwrap()
+        .place;
+    assert_eq!(
+        place,
+        Place::AfterStart {
+            arrived_ms: support::arrived(5)
+        }
+    );
+    assert_eq!(
+        core_calls_to(&edge, "/queue"),
+        0,
+        "the page's join is the edge's too"
+    );
+    edge.host.advance(TimeDelta::milliseconds(250));
+    page(&session);
+    assert_eq!(reports(&edge), vec![vec![given.to_owned()]]);
     let both = format!("{session}; {ticket_cookie}");
 
     let waiting = page(&both);

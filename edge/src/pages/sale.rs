@@ -139,7 +139,8 @@ fn wait_text(seconds: u64) -> String {
     }
 }
 
-/// `POST /sale/{id}/join`.
+/// `POST /sale/{id}/join`: the ticket goes in a cookie for this sale's page. The edge gives
+/// it where it holds the admission key; otherwise the core does.
 pub async fn join(
     host: &impl Host,
     config: &EdgeConfig,
@@ -148,25 +149,41 @@ pub async fn join(
 ) -> Result<Response, EdgeError> {
     let id = FlashSaleId::parse(id)?;
     let back = format!("/sale/{id}");
-    let Some(token) = signed_in(host, config, request).await else {
-        return Ok(sign_in_first(&back));
+    let ticket = match &config.admission_key {
+        // The edge gives the ticket, as the JSON API's join does.
+        Some(key) => {
+            let Some(claims) = owner::buyer(host, request, config).await.ok().flatten() else {
+                return Ok(sign_in_first(&back));
+            };
+            waiting_room::give_ticket(host, config, key, id, claims.sub)
+                .await?
+                .ok_or_else(waiting_room::sale_closed)?
+                .joined
+                .ticket
+        }
+        None => {
+            let Some(token) = signed_in(host, config, request).await else {
+                return Ok(sign_in_first(&back));
+            };
+            let joined = session::core(
+                host,
+                config,
+                Some(token),
+                Method::Post,
+                &format!("/api/flash-sales/{id}/queue"),
+                None::<&()>,
+                None,
+            )
+            .await?;
+            if !joined.is_success() {
+                return Err(joined.into_error());
+            }
+            joined.body["ticket"]
+                .as_str()
+                .ok_or_else(|| EdgeError::CoreAnswer("a queue without a ticket".into()))?
+                .to_owned()
+        }
     };
-    let joined = session::core(
-        host,
-        config,
-        Some(token),
-        Method::Post,
-        &format!("/api/flash-sales/{id}/queue"),
-        None::<&()>,
-        None,
-    )
-    .await?;
-    if !joined.is_success() {
-        return Err(joined.into_error());
-    }
-    let ticket = joined.body["ticket"]
-        .as_str()
-        .ok_or_else(|| EdgeError::CoreAnswer("a queue without a ticket".into()))?;
     Ok(redirect(&back).with_header(
         "set-cookie",
         &format!(

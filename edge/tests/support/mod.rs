@@ -234,18 +234,12 @@ fn uuid_like(n: i64) -> uuid::Uuid {
     uuid::Uuid::from_u128(n as u128)
 }
 
-/// The core's flash-sale routes for [`SALE`]: its state, its cursor, and joining (always the
-/// buyer's ticket, arrival 5).
+/// The core's flash-sale routes for [`SALE`]: its state and its cursor (the edge gives tickets
+/// itself).
 fn flash_sale_core(path: &str, cursor: &Rc<RefCell<AdmissionCursor>>) -> Option<Response> {
     let sale = format!("/api/flash-sales/{SALE}");
     if path == format!("{sale}/admission") {
         return Some(Response::json(200, &*cursor.borrow()));
-    }
-    if path == format!("{sale}/queue") {
-        return Some(Response::json(
-            200,
-            &serde_json::json!({"ticket": ticket(BUYER, 5), "place": {"joined": "afterStart", "arrivedMs": arrived(5)}, "startsAt": start()}),
-        ));
     }
     if path == sale {
         return Some(Response::json(
