@@ -997,10 +997,12 @@ async fn admission_holds_its_rate_over_a_simulated_minute(db: sqlx::PgPool) {
         .query_async(&mut conn)
         .await
         .unwrap();
-    // One unit is in a checkout that lapses at 2:30 unless paid.
+    // Two units are in checkouts that lapse at 2:30 and 2:50 unless paid.
     let deadlines = format!("{}fs:{{77}}:deadlines", app.state.redis.prefix());
     let _: () = redis::cmd("ZADD")
         .arg(&deadlines)
+        .arg(start_ms + 170_000)
+        .arg("a-later-checkout")
         .arg(start_ms + 150_000)
         .arg("a-checkout")
         .query_async(&mut conn)
@@ -1015,7 +1017,12 @@ async fn admission_holds_its_rate_over_a_simulated_minute(db: sqlx::PgPool) {
     assert_eq!(
         stopped.unit_may_return_at_ms,
         Some(start_ms + 150_000),
-        "when the held unit may come back"
+        "when the first held unit may come back"
+    );
+    assert_eq!(
+        stopped.last_unit_may_return_at_ms,
+        Some(start_ms + 170_000),
+        "and the last"
     );
     let free = format!("{}fs:{{77}}:free", app.state.redis.prefix());
     let _: () = redis::cmd("SADD")
@@ -1031,6 +1038,7 @@ async fn admission_holds_its_rate_over_a_simulated_minute(db: sqlx::PgPool) {
         "six seconds at 600/min"
     );
     assert_eq!(resumed.unit_may_return_at_ms, None, "not sold out");
+    assert_eq!(resumed.last_unit_may_return_at_ms, None);
 }
 
 /// A ticket the edge gave whose report never reached the core is admitted all the same: by its
@@ -1220,6 +1228,68 @@ async fn admission_waits_for_admitted_buyers_to_check_out_or_walk_away(db: sqlx:
     let later = at(46_000).await.unwrap();
     assert_eq!(later.admitted, 180);
     assert_eq!(later.pace_per_minute, 150);
+}
+
+/// While every unit is held, a buyer told "sold out" is told to come back at a moment between
+/// the first hold's end and the last's, not all of them at the first, when one unit at most
+/// comes back.
+#[sqlx::test(migrations = "../migrations")]
+async fn buyers_told_sold_out_come_back_spread_over_the_time_the_holds_end(db: sqlx::PgPool) {
+    let shop = shop(db).await;
+    let app = &shop.app;
+    let id = live_sale_of_five(&shop).await;
+    let keys = SaleKeys::new(&app.state.redis, FlashSaleId::new(id.parse().unwrap()));
+    // Five checkouts hold the five units; their holds end 300, 310, 320, 330 and 340 s from now.
+    let everyone = buyers(app, 25).await;
+    let ember = shop.catalog.ember;
+    let now = Utc::now().timestamp_millis();
+    let ttl_ms = 300_000;
+    for n in 0..5_i64 {
+        let claimed = pool::claim(
+            &app.state.redis,
+            &keys,
+            &pool::ClaimRequest {
+                checkout: shared_model::ids::CheckoutId(uuid::Uuid::new_v4()),
+                user: UserId::new(everyone[n as usize].user.user_id),
+                quantity: 1,
+                per_buyer_limit: 1,
+                admission: uuid::Uuid::new_v4(),
+                deadline_ms: now + ttl_ms + n * 10_000,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(claimed, pool::ClaimOutcome::Claimed(_)),
+            "{claimed:?}"
+        );
+    }
+
+    let mut told = Vec::new();
+    for buyer in &everyone[5..] {
+        let answer = initiate(
+            app,
+            buyer,
+            ember,
+            1,
+            Some(&admission(&id, buyer.user.user_id, soon())),
+        )
+        .await;
+        answer.expect_error(StatusCode::CONFLICT, "sold_out");
+        let details = &answer.json["error"]["details"];
+        assert_eq!(details["unitsMayReturn"], true, "{}", answer.text);
+        told.push(details["retryAfterSeconds"].as_u64().unwrap());
+    }
+    // The first hold ends in five minutes (less the moments the test took), the last 40 s
+    // later: nobody before the first, nobody after the last, and not all at one moment.
+    // (Before the holds were spread, every buyer was told the first: 300.)
+    assert!(told.iter().all(|s| (299..=341).contains(s)), "{told:?}");
+    let distinct: std::collections::HashSet<_> = told.iter().collect();
+    assert!(
+        distinct.len() >= 10,
+        "20 buyers, {} moments: {told:?}",
+        distinct.len()
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -187,7 +187,7 @@ pub async fn sold_out_answer(
     if cursor.stale || now - cursor.fetched_at > SOLD_OUT_CURSOR_AGE {
         return None;
     }
-    let sold_out = cursor.value.sold_out_answer(now)?;
+    let sold_out = cursor.value.sold_out_answer(user, now)?;
     key.verify_admission(admission, sale, user, now.timestamp())
         .ok()?;
     Some(Response::json(409, &sold_out.error_body()))

@@ -508,6 +508,24 @@ fn a_sold_out_sale_answers_admitted_buyers_at_the_edge_from_a_fresh_cursor() {
     );
     assert_eq!(initiate_calls(&edge), 0, "the core was not asked");
 
+    // Holds that end until 40 s from now: buyers are sent back at moments spread between.
+    edge.cursor.borrow_mut().last_unit_may_return_at =
+        Some(support::start() + TimeDelta::seconds(40));
+    edge.host.advance(TimeDelta::milliseconds(1_100));
+    let told: std::collections::HashSet<u64> = (BUYER..BUYER + 20)
+        .map(|buyer| {
+            let held = json(&buy_now(&edge, Some(buyer), &signed_admission(buyer)));
+            held["error"]["details"]["retryAfterSeconds"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        told.len() >= 8 && told.iter().all(|s| (7..=39).contains(s)),
+        "{told:?}"
+    );
+    assert_eq!(initiate_calls(&edge), 0);
+
     // An admission this edge cannot verify goes on: the core tells the buyer why.
     assert_eq!(buy_now(&edge, Some(BUYER), ADMITTED).status, 201);
     assert_eq!(initiate_calls(&edge), 1);

@@ -16,6 +16,7 @@ const CURSOR_ROUTE: &str = "route=\"/api/flash-sales/{flashSaleId}/admission\"";
 const JOIN_ROUTE: &str = "route=\"/api/flash-sales/{flashSaleId}/queue\"";
 const REPORT_ROUTE: &str = "route=\"/api/flash-sales/{flashSaleId}/queue/joins\"";
 const JOINS_COUNTED: &str = "flash_sale_queue_joins_total";
+const SOLD_OUT_ANSWERS: &str = "flash_sale_sold_out_answers_total";
 
 /// The core's counters at one moment.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +25,7 @@ pub struct Snapshot {
     join_requests: u64,
     join_reports: u64,
     joins_counted: u64,
+    sold_out_answers: u64,
     /// Checkout answers (both routes) at or under each bucket bound, in seconds, by bound.
     checkout_buckets: Vec<(f64, u64)>,
 }
@@ -57,6 +59,8 @@ pub fn parse(text: &str) -> Snapshot {
             snapshot.join_reports += value as u64;
         } else if line.starts_with(JOINS_COUNTED) {
             snapshot.joins_counted += value as u64;
+        } else if line.starts_with(SOLD_OUT_ANSWERS) {
+            snapshot.sold_out_answers += value as u64;
         } else if line.starts_with("http_request_duration_seconds_bucket{")
             && line.contains("method=\"POST\"")
             && CHECKOUT_ROUTES.iter().any(|r| line.contains(r))
@@ -108,6 +112,12 @@ impl Snapshot {
         self.joins_counted.saturating_sub(earlier.joins_counted)
     }
 
+    /// Checkouts the core itself told "sold out" (the rest the edge told from its cursor).
+    pub fn sold_out_answers_since(&self, earlier: &Snapshot) -> u64 {
+        self.sold_out_answers
+            .saturating_sub(earlier.sold_out_answers)
+    }
+
     /// The smallest bucket bound, in ms, at or under which `q` of the checkouts answered since
     /// `earlier` were answered: the percentile as an upper bound, as fine as the core's buckets.
     /// `None` without checkouts, or when the percentile is past the last finite bound.
@@ -149,11 +159,13 @@ mod tests {
              http_requests_total{{method=\"POST\",route=\"/api/flash-sales/{{flashSaleId}}/queue\",status=\"200\"}} {joins}\n\
              http_requests_total{{method=\"POST\",route=\"/api/flash-sales/{{flashSaleId}}/queue/joins\",status=\"200\"}} {reports}\n\
              flash_sale_queue_joins_total {counted}\n\
+             flash_sale_sold_out_answers_total {sold_out}\n\
              http_requests_total{{method=\"POST\",route=\"/api/checkout/initiate\",status=\"201\"}} 999\n\
              http_request_duration_seconds_bucket{{method=\"POST\",route=\"/api/flash-sales/{{flashSaleId}}/queue\",le=\"0.01\"}} 500\n",
             joins = cursor + 1,
             reports = cursor * 2,
             counted = cursor * 100,
+            sold_out = cursor * 3,
         );
         for (route, counts) in [
             ("/api/checkout/initiate", initiate),
@@ -177,6 +189,7 @@ mod tests {
         assert_eq!(after.join_requests_since(&before), 7);
         assert_eq!(after.join_reports_since(&before), 14);
         assert_eq!(after.joins_counted_since(&before), 700);
+        assert_eq!(after.sold_out_answers_since(&before), 21);
         assert_eq!(after.checkout_bound_ms_since(&before, 0.5), Some(10.0));
         assert_eq!(after.checkout_bound_ms_since(&before, 0.98), Some(100.0));
         assert_eq!(after.checkout_bound_ms_since(&before, 0.99), Some(250.0));

@@ -53,6 +53,8 @@ pub struct Report {
     pub walked_away: u32,
     pub declined: u32,
     pub sold_out_answers: u32,
+    /// Of those, the ones the core gave (the rest came from the edge's cursor).
+    pub sold_out_answers_by_core: u64,
     pub unexpected_answers: u64,
     /// Requests the buyers' clients sent again because their connection failed.
     pub resent_after_failed_connections: u64,
@@ -157,6 +159,7 @@ pub fn build(
         sold_out_answers: measurements
             .sold_out_answers
             .load(std::sync::atomic::Ordering::Relaxed),
+        sold_out_answers_by_core: core_after.sold_out_answers_since(core_before),
         unexpected_answers: measurements
             .errors
             .load(std::sync::atomic::Ordering::Relaxed),
@@ -315,7 +318,7 @@ pub fn markdown(r: &Report) -> String {
          | buyers | {buyers} |\n| units | {units} |\n| units sold (core) | {sold} |\n\
          | orders buyers saw confirmed | {seen} |\n| **oversold** | **{oversold}** |\n\
          | admitted | {admitted} |\n| walked away after admission | {walked} |\n\
-         | declined cards | {declined} |\n| \"sold out\" answers at checkout | {sold_out} |\n\
+         | declined cards | {declined} |\n| \"sold out\" answers at checkout (of them, the core's) | {sold_out} ({sold_out_core}) |\n\
          | unexpected answers | {errors} |\n\
          | requests sent again after a failed connection | {resent} |\n\
          | requests still waiting for a connection when the run stopped | {never_sent} |\n\
@@ -343,6 +346,7 @@ pub fn markdown(r: &Report) -> String {
         walked = r.walked_away,
         declined = r.declined,
         sold_out = r.sold_out_answers,
+        sold_out_core = r.sold_out_answers_by_core,
         errors = r.unexpected_answers,
         resent = r.resent_after_failed_connections,
         never_sent = r.never_sent,

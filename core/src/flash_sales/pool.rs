@@ -56,10 +56,11 @@ pub enum ClaimOutcome {
     Replayed,
     /// The buyer already holds the sale's limit.
     Limit,
-    /// Every token is sold or held, and the first hold lapses at this time (ms since the
-    /// epoch) unless its buyer pays: a unit may come back then.
+    /// Every token is sold or held, and the holds lapse between these times (ms since the
+    /// epoch) unless their buyers pay: units may come back from the first until the last.
     AllHeld {
         until_ms: i64,
+        last_ms: i64,
     },
     /// Every token is sold.
     SoldOut,
@@ -101,9 +102,13 @@ pub async fn claim(
         Some((redis::Value::Int(1), tokens)) => Ok(ClaimOutcome::Claimed(
             tokens.iter().filter_map(|t| text(t).parse().ok()).collect(),
         )),
-        Some((_, [reason, until])) if text(reason) == "held" => Ok(ClaimOutcome::AllHeld {
-            until_ms: text(until).parse().unwrap_or_default(),
-        }),
+        Some((_, [reason, until, last])) if text(reason) == "held" => {
+            let until_ms = text(until).parse().unwrap_or_default();
+            Ok(ClaimOutcome::AllHeld {
+                until_ms,
+                last_ms: text(last).parse().unwrap_or(until_ms),
+            })
+        }
         Some((_, [reason])) => Ok(match text(reason).as_str() {
             "cold" => ClaimOutcome::Cold,
             "replayed" => ClaimOutcome::Replayed,
@@ -241,6 +246,8 @@ pub struct Admission {
     /// Sold out with a token held: the first hold's deadline (ms since the epoch), when its
     /// unit comes back unless its buyer pays.
     pub unit_may_return_at_ms: Option<i64>,
+    /// With it, the last hold's deadline: units may come back until then.
+    pub last_unit_may_return_at_ms: Option<i64>,
     /// Buyers admitted per minute lately: the sale's rate, or slower while admission waits
     /// for checkouts (or for buyers to join).
     pub pace_per_minute: u32,
@@ -307,6 +314,7 @@ pub async fn advance_admission(
             .unwrap_or(pace.rate_per_minute),
         late_admitted_until_ms: answer.get(7).copied().unwrap_or(0).max(0),
         last_arrival_ms: answer.get(8).copied().unwrap_or(0).max(0),
+        last_unit_may_return_at_ms: answer.get(9).copied().filter(|ms| *ms > 0),
     })
 }
 

@@ -146,10 +146,15 @@ pub async fn claim(
                 ));
             }
             ClaimOutcome::Limit => return Err(limit_reached(per_buyer_limit)),
-            ClaimOutcome::AllHeld { until_ms } => {
+            // Every unit is sold or in someone's checkout. The admission is not used up, so
+            // the buyer may ask again when told (a moment while the holds may lapse), instead
+            // of again and again.
+            ClaimOutcome::AllHeld { until_ms, last_ms } => {
                 metrics::counter!("flash_sale_sold_out_answers_total").increment(1);
-                let wait_ms = until_ms.saturating_sub(Utc::now().timestamp_millis());
-                return Err(all_held(wait_ms));
+                let now_ms = Utc::now().timestamp_millis();
+                return Err(answer(SoldOut::all_held_for(
+                    user, now_ms, until_ms, last_ms,
+                )));
             }
             ClaimOutcome::SoldOut => {
                 metrics::counter!("flash_sale_sold_out_answers_total").increment(1);
@@ -193,7 +198,7 @@ impl Claim {
 pub fn refused(err: RecordRefused, per_buyer_limit: u32) -> ApiError {
     match err {
         // Redis had lost that the token was held; its holder may still lapse.
-        RecordRefused::TokenHeld => all_held(1000),
+        RecordRefused::TokenHeld => answer(SoldOut::all_held(1000)),
         RecordRefused::Limit => limit_reached(per_buyer_limit),
         RecordRefused::Database(e) => e.into(),
     }
@@ -202,13 +207,6 @@ pub fn refused(err: RecordRefused, per_buyer_limit: u32) -> ApiError {
 /// Every unit is sold: nothing will come back.
 fn sold_out() -> ApiError {
     answer(SoldOut::ForGood)
-}
-
-/// Every unit is sold or in someone's checkout; the first checkout to lapse gives its unit
-/// back in `wait_ms` (the expiry sweep may take a little longer). The admission is not used
-/// up, so the buyer may ask again then, instead of again and again.
-fn all_held(wait_ms: i64) -> ApiError {
-    answer(SoldOut::all_held(wait_ms))
 }
 
 fn answer(sold_out: SoldOut) -> ApiError {

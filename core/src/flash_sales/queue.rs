@@ -182,5 +182,8 @@ pub async fn cursor(
         unit_may_return_at: admission
             .unit_may_return_at_ms
             .and_then(DateTime::from_timestamp_millis),
+        last_unit_may_return_at: admission
+            .last_unit_may_return_at_ms
+            .and_then(DateTime::from_timestamp_millis),
     })
 }

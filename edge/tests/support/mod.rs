@@ -114,6 +114,7 @@ pub fn cursor() -> AdmissionCursor {
         joined: 1_000,
         admission_rate_per_minute: 600,
         unit_may_return_at: None,
+        last_unit_may_return_at: None,
     }
 }
 

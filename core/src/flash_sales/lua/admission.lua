@@ -23,7 +23,7 @@
 -- Answers {admitted, early joiners, early threshold, late joiners, sold out 0/1, the first
 -- held token's deadline (ms; 0 unless sold out with a token held), pace per minute, late
 -- joiners admitted up to this arrival (ms; 0 while none), the last arrival counted (ms; 0
--- while none)}: a held token comes back if its checkout lapses, and waiting buyers need not
+-- while none), the last held token's deadline (ms; as the first)}: a held token comes back if its checkout lapses, and waiting buyers need not
 -- ask before then. The pace is the sale's rate, or slower when checkouts (or a queue with
 -- nobody left in it) held admission back over the history (at least 5 s of it, and not while
 -- sold out: that standstill has its own wait).
@@ -102,12 +102,14 @@ redis.call('HSET', KEYS[1], 'milli', milli, 'last', last, 'early', early,
   'threshold', string.format('%.0f', threshold), 'until', string.format('%.0f', until_))
 local flag = 0
 local returns_at = 0
+local last_returns_at = 0
 if sold_out then
   flag = 1
   local first = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
   if first[2] then
     returns_at = tonumber(first[2])
+    last_returns_at = tonumber(redis.call('ZRANGE', KEYS[6], -1, -1, 'WITHSCORES')[2])
   end
 end
 return {admitted, early, threshold, late, flag, returns_at, math.max(pace, 1), until_,
-  last_arrival}
+  last_arrival, last_returns_at}

@@ -4,7 +4,7 @@
 -- KEYS: warm, free, buyers, used, claims, deadlines (one sale, one hash tag)
 -- ARGV: checkout, user, quantity, per-buyer limit, admission id, deadline (ms)
 -- Answers {1, token...} or {0, reason}: cold (pool not loaded), replayed, limit, sold_out, or
--- {0, 'held', first hold's deadline (ms)}.
+-- {0, 'held', first hold's deadline (ms), last hold's deadline (ms)}.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {0, 'cold'}
 end
@@ -18,10 +18,11 @@ if held + quantity > tonumber(ARGV[4]) then
 end
 if redis.call('SCARD', KEYS[2]) < quantity then
   -- Every token is sold or held. A held one comes back if its checkout lapses: say when the
-  -- first hold ends, so a buyer waits for it instead of asking again and again.
+  -- holds end, so a buyer waits for one instead of asking again and again.
   local first = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
   if first[2] then
-    return {0, 'held', first[2]}
+    local last = redis.call('ZRANGE', KEYS[6], -1, -1, 'WITHSCORES')
+    return {0, 'held', first[2], last[2]}
   end
   return {0, 'sold_out'}
 end
