@@ -150,7 +150,7 @@ pub fn refresh_after_seconds(state: QueueState, estimated_wait: Option<u64>) -> 
         // more often than every two seconds near the turn. Four fifths of the wait (and the
         // same before the start, without the 30 s bound below), with the load tool following
         // it before the start too, sold slower in two paired whole sales: 167-174 s to sell out
-        // against 154-162 s (probably as early joiners' polls moved from the start into it).
+        // against 154-162 s (probably as early joiners' polls moved into the selling).
         QueueState::Waiting => Some((estimated_wait.unwrap_or(0) / 2).clamp(2, 120)),
         // Sold out for now, or not started: the wait counts from when the queue moves again (a
         // held unit's return, the start); no sooner, and at least every 30 s, as later joiners

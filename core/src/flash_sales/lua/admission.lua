@@ -24,9 +24,9 @@
 -- held token's deadline (ms; 0 unless sold out with a token held), pace per minute, late
 -- joiners admitted up to this arrival (ms; 0 while none), the last arrival counted (ms; 0
 -- while none), the last held token's deadline (ms; as the first)}: a held token comes back
--- if its checkout lapses, and waiting buyers need not ask before then. The pace is the sale's rate, or slower when checkouts (or a queue with
--- nobody left in it) held admission back over the history (at least 5 s of it, and not while
--- sold out: that standstill has its own wait).
+-- if its checkout lapses, and waiting buyers need not ask before then. The pace is the sale's
+-- rate, or slower when checkouts (or a queue with nobody left in it) held admission back over
+-- the history (at least 5 s of it, and not while sold out: that standstill has its own wait).
 local now = tonumber(ARGV[1])
 local start = tonumber(ARGV[2])
 local late = redis.call('ZCARD', KEYS[3])
