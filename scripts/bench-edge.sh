@@ -53,24 +53,10 @@ key=$(curl -sf "$core_url/.well-known/jwks.json" | sed -n 's/.*"x":"\([^"]*\)".*
 product=$(curl -sf "$core_url/api/products?size=1" | sed -n 's/.*"productId":"\([0-9]*\)".*/\1/p' | head -1)
 
 admission=$(cat "$EDGESHOP_ADMISSION_KEY_FILE")
-# Every request comes from 127.0.0.1, so the edges' per-address limit is off.
-export EDGE_NPM
-start_server node scripts/edge-dev-server.mjs --ip 127.0.0.1 --port "$WORKERS_PORT" \
-  --var "CORE_URL:$core_url" --var "EDGE_JWT_PUBLIC_KEY:$key" --var "EDGE_SECRET:$EDGESHOP_EDGE_SECRET" \
-  --var "ADMISSION_KEY:$admission" --var "EDGE_RATE_LIMIT_PER_IP:0" \
-  --persist-to "$scratch/wrangler" --runtime-url-file "$scratch/workers-runtime-url"
-spin_wasm="$CARGO_TARGET_DIR/wasm32-wasip2/release/edgeshop_edge_spin.wasm"
-SPIN_VARIABLE_CORE_URL="$core_url" SPIN_VARIABLE_EDGE_JWT_PUBLIC_KEY="$key" \
-  SPIN_VARIABLE_EDGE_SECRET="$EDGESHOP_EDGE_SECRET" SPIN_VARIABLE_ADMISSION_KEY="$admission" \
-  SPIN_VARIABLE_EDGE_RATE_LIMIT_PER_IP=0 SPIN_KV_PREFIX="bench-edge-spin:$(date +%s):" \
-  start_server "$CARGO_TARGET_DIR/release/edgeshop-spin-host" --addr "127.0.0.1:$SPIN_PORT" "$spin_wasm"
-# Written once the Worker is loaded (wrangler builds it first).
-for _ in $(seq 1 300); do [ -s "$scratch/workers-runtime-url" ] && break; sleep 1; done
-if [ ! -s "$scratch/workers-runtime-url" ]; then
-  say "the Worker did not start:"; tail -50 "$SERVERS_LOG"; exit 1
-fi
-declare -A base=([core]="$core_url" [workers]="$(cat "$scratch/workers-runtime-url")"
-  [spin]="http://127.0.0.1:$SPIN_PORT")
+start_edge_worker "$WORKERS_PORT" "$scratch" "$core_url" "$key" "$admission"
+start_edge_spin "$SPIN_PORT" "$core_url" "$key" "$admission" "bench-edge-spin:$(date +%s):"
+workers_url=$(worker_runtime_url "$scratch")
+declare -A base=([core]="$core_url" [workers]="$workers_url" [spin]="http://127.0.0.1:$SPIN_PORT")
 path="/api/products/$product"
 for name in core workers spin; do wait_for_url "${base[$name]}$path"; done
 
@@ -166,7 +152,8 @@ for name in workers spin; do
 done
 
 say "Wasm size of each adapter"
-for wasm in edge/workers/build/index_bg.wasm "$spin_wasm"; do
+for wasm in edge/workers/build/index_bg.wasm \
+  "$CARGO_TARGET_DIR/wasm32-wasip2/release/edgeshop_edge_spin.wasm"; do
   raw=$(stat -c %s "$wasm")
   gz=$(gzip -9 -c "$wasm" | wc -c)
   printf '%-60s raw %8d B   gzip %8d B\n' "${wasm#"$CARGO_TARGET_DIR/"}" "$raw" "$gz"

@@ -82,30 +82,17 @@ case "$EDGE" in
     # wrangler's dev server without its DevTools inspector; buyers go to the Worker's runtime
     # directly, not through the dev server's reload proxy, unless LOADTEST_EDGE_ENTRY=proxy
     # (see scripts/edge-dev-server.mjs).
-    export EDGE_NPM
-    start_server node scripts/edge-dev-server.mjs --ip 127.0.0.1 --port "$EDGE_PORT" \
-      --var "CORE_URL:$core_url" --var "EDGE_JWT_PUBLIC_KEY:$key" --var "EDGE_SECRET:$EDGESHOP_EDGE_SECRET" \
-      --var "ADMISSION_KEY:$admission" --var "EDGE_RATE_LIMIT_PER_IP:0" \
-      --persist-to "$scratch/wrangler" --runtime-url-file "$scratch/edge-runtime-url" \
+    start_edge_worker "$EDGE_PORT" "$scratch" "$core_url" "$key" "$admission" \
       ${LOADTEST_EDGE_PROFILE_SECONDS:+--inspector-port "${LOADTEST_EDGE_INSPECTOR_PORT:-9229}" \
         --inspector-url-file "$scratch/edge-inspector"}
     case "${LOADTEST_EDGE_ENTRY:-runtime}" in
-      runtime)
-        # Written once the Worker is loaded (wrangler builds it first).
-        for _ in $(seq 1 300); do [ -s "$scratch/edge-runtime-url" ] && break; sleep 1; done
-        [ -s "$scratch/edge-runtime-url" ] || { say "the edge did not start:"; tail -50 "$SERVERS_LOG"; exit 1; }
-        edge_url=$(cat "$scratch/edge-runtime-url")
-        ;;
+      runtime) edge_url=$(worker_runtime_url "$scratch") ;;
       proxy) ;;
       *) say "LOADTEST_EDGE_ENTRY must be runtime or proxy"; exit 1 ;;
     esac
     ;;
   spin)
-    SPIN_VARIABLE_CORE_URL="$core_url" SPIN_VARIABLE_EDGE_JWT_PUBLIC_KEY="$key" \
-      SPIN_VARIABLE_EDGE_SECRET="$EDGESHOP_EDGE_SECRET" SPIN_VARIABLE_ADMISSION_KEY="$admission" \
-      SPIN_KV_PREFIX="loadtest-edge:$(date +%s):" \
-      start_server "$bin/edgeshop-spin-host" --addr "127.0.0.1:$EDGE_PORT" \
-      "$CARGO_TARGET_DIR/wasm32-wasip2/release/edgeshop_edge_spin.wasm"
+    start_edge_spin "$EDGE_PORT" "$core_url" "$key" "$admission" "loadtest-edge:$(date +%s):"
     ;;
 esac
 wait_for_url "$edge_url/api/cart"

@@ -150,6 +150,36 @@ wait_for_url() { # url
   say "$1 did not answer; the servers said:"; tail -50 "$SERVERS_LOG"; return 1
 }
 
+# The edge for load runs and benchmarks, with the waiting room's key and without the edge's
+# per-address limit (every simulated client is 127.0.0.1). Both read EDGESHOP_EDGE_SECRET.
+# start_edge_worker PORT DIR CORE_URL JWT_KEY ADMISSION_KEY [edge-dev-server.mjs args...]: the
+# Worker under wrangler's dev server without its DevTools inspector (scripts/edge-dev-server.mjs),
+# its state in DIR; worker_runtime_url DIR then prints the address of its runtime.
+start_edge_worker() {
+  local port=$1 dir=$2 core=$3 jwt=$4 admission=$5
+  shift 5
+  export EDGE_NPM
+  start_server node scripts/edge-dev-server.mjs --ip 127.0.0.1 --port "$port" \
+    --var "CORE_URL:$core" --var "EDGE_JWT_PUBLIC_KEY:$jwt" --var "EDGE_SECRET:$EDGESHOP_EDGE_SECRET" \
+    --var "ADMISSION_KEY:$admission" --var "EDGE_RATE_LIMIT_PER_IP:0" \
+    --persist-to "$dir/wrangler" --runtime-url-file "$dir/edge-runtime-url" "$@"
+}
+worker_runtime_url() { # dir
+  # Written once the Worker is loaded (wrangler builds it first).
+  for _ in $(seq 1 300); do [ -s "$1/edge-runtime-url" ] && break; sleep 1; done
+  [ -s "$1/edge-runtime-url" ] || { say "the Worker did not start:"; tail -50 "$SERVERS_LOG"; return 1; }
+  cat "$1/edge-runtime-url"
+}
+# start_edge_spin PORT CORE_URL JWT_KEY ADMISSION_KEY KV_PREFIX: the Spin component (release)
+# under edgeshop-spin-host.
+start_edge_spin() {
+  SPIN_VARIABLE_CORE_URL="$2" SPIN_VARIABLE_EDGE_JWT_PUBLIC_KEY="$3" \
+    SPIN_VARIABLE_EDGE_SECRET="$EDGESHOP_EDGE_SECRET" SPIN_VARIABLE_ADMISSION_KEY="$4" \
+    SPIN_VARIABLE_EDGE_RATE_LIMIT_PER_IP=0 SPIN_KV_PREFIX="$5" \
+    start_server "$CARGO_TARGET_DIR/release/edgeshop-spin-host" --addr "127.0.0.1:$1" \
+    "$CARGO_TARGET_DIR/wasm32-wasip2/release/edgeshop_edge_spin.wasm"
+}
+
 ensure_services() {
   ensure_postgres
   ensure_redis
