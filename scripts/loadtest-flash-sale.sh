@@ -8,7 +8,10 @@
 #   LOADTEST_BUYERS=5000 LOADTEST_UNITS=500 ./scripts/loadtest-flash-sale.sh
 #
 # With the Worker (the default), buyers talk to the runtime `wrangler dev` starts, past its
-# reload proxy (LOADTEST_EDGE_ENTRY=proxy: through it).
+# reload proxy (LOADTEST_EDGE_ENTRY=proxy: through it). The edge runs as LOADTEST_EDGE_NODES
+# nodes (2 for the Worker, 1 for Spin), each buyer keeping to one, as buyers reach the point of
+# presence nearest them: a Worker's requests run on one thread of its runtime, so one dev
+# server uses one core of the two (the README has two against one, measured).
 #
 # Every simulated buyer comes from 127.0.0.1, so the per-address limits are turned off (the
 # per-buyer one and the cap on checkouts in flight stay on), and the admission rate is raised
@@ -30,6 +33,7 @@ source scripts/services.sh
 BUYERS="${LOADTEST_BUYERS:-100000}"
 UNITS="${LOADTEST_UNITS:-10000}"
 EDGE="${LOADTEST_EDGE:-workers}"
+NODES="${LOADTEST_EDGE_NODES:-$([ "$EDGE" = workers ] && echo 2 || echo 1)}"
 CORE_BIND="${LOADTEST_CORE_BIND:-127.0.0.1:28080}"
 EDGE_PORT="${LOADTEST_EDGE_PORT:-28787}"
 GATEWAY_BIND="${LOADTEST_GATEWAY_BIND:-127.0.0.1:28090}"
@@ -76,28 +80,41 @@ core_url="http://$CORE_BIND"
 wait_for_url "$core_url/healthz"
 key=$(curl -sf "$core_url/.well-known/jwks.json" | sed -n 's/.*"x":"\([^"]*\)".*/\1/p')
 admission=$(cat "$EDGESHOP_ADMISSION_KEY_FILE")
-edge_url="http://127.0.0.1:$EDGE_PORT"
-case "$EDGE" in
-  workers)
-    # wrangler's dev server without its DevTools inspector; buyers go to the Worker's runtime
-    # directly, not through the dev server's reload proxy, unless LOADTEST_EDGE_ENTRY=proxy
-    # (see scripts/edge-dev-server.mjs).
-    start_edge_worker "$EDGE_PORT" "$scratch" "$core_url" "$key" "$admission" \
-      ${LOADTEST_EDGE_PROFILE_SECONDS:+--inspector-port "${LOADTEST_EDGE_INSPECTOR_PORT:-9229}" \
-        --inspector-url-file "$scratch/edge-inspector"}
-    case "${LOADTEST_EDGE_ENTRY:-runtime}" in
-      runtime) edge_url=$(worker_runtime_url "$scratch") ;;
-      proxy) ;;
-      *) say "LOADTEST_EDGE_ENTRY must be runtime or proxy"; exit 1 ;;
-    esac
-    ;;
-  spin)
-    start_edge_spin "$EDGE_PORT" "$core_url" "$key" "$admission" "loadtest-edge:$(date +%s):"
-    ;;
-esac
-wait_for_url "$edge_url/api/cart"
+edge_urls=()
+for ((node = 0; node < NODES; node++)); do
+  port=$((EDGE_PORT + node))
+  edge_url="http://127.0.0.1:$port"
+  case "$EDGE" in
+    workers)
+      # wrangler's dev server without its DevTools inspector; buyers go to the Worker's runtime
+      # directly, not through the dev server's reload proxy, unless LOADTEST_EDGE_ENTRY=proxy
+      # (see scripts/edge-dev-server.mjs). One node at a time: each runs the Worker's build
+      # once as it starts. The first node is the one profiled.
+      dir="$scratch/edge-$node"
+      mkdir -p "$dir"
+      profiled=()
+      if [ "$node" = 0 ] && [ -n "${LOADTEST_EDGE_PROFILE_SECONDS:-}" ]; then
+        profiled=(--inspector-port "${LOADTEST_EDGE_INSPECTOR_PORT:-9229}"
+          --inspector-url-file "$scratch/edge-inspector")
+      fi
+      start_edge_worker "$port" "$dir" "$core_url" "$key" "$admission" ${profiled[@]+"${profiled[@]}"}
+      runtime=$(worker_runtime_url "$dir")
+      case "${LOADTEST_EDGE_ENTRY:-runtime}" in
+        runtime) edge_url=$runtime ;;
+        proxy) ;;
+        *) say "LOADTEST_EDGE_ENTRY must be runtime or proxy"; exit 1 ;;
+      esac
+      ;;
+    spin)
+      start_edge_spin "$port" "$core_url" "$key" "$admission" "loadtest-edge:$(date +%s):$node:"
+      ;;
+  esac
+  wait_for_url "$edge_url/api/cart"
+  edge_urls+=("$edge_url")
+done
+edge_list=$(IFS=,; echo "${edge_urls[*]}")
 
-say "the sale: $BUYERS buyers, $UNITS units, edge $EDGE at $edge_url"
+say "the sale: $BUYERS buyers, $UNITS units, edge $EDGE ($NODES node(s)) at $edge_list"
 mkdir -p bench-results/flash-sale
 # A profile beside the report is this run's or none.
 rm -f bench-results/flash-sale/edge-profile.txt bench-results/flash-sale/edge.cpuprofile
@@ -111,7 +128,7 @@ elif [ -n "${LOADTEST_EDGE_PROFILE_SECONDS:-}" ]; then
       > bench-results/flash-sale/edge-profile.txt 2>&1 || say "the edge's profile failed (edge-profile.txt)"
   ) &
 fi
-"$bin/edgeshop-loadtest" flash-sale --edge "$edge_url" --core "$core_url" \
+"$bin/edgeshop-loadtest" flash-sale --edge "$edge_list" --core "$core_url" \
   --buyers-file "$scratch/buyers.csv" --units "$UNITS" \
   --admission-rate "${LOADTEST_ADMISSION_RATE:-30000}" --max-active-buyers "${LOADTEST_MAX_ACTIVE_BUYERS:-1000000}" \
   --token-ttl "${LOADTEST_TOKEN_TTL:-20}" \

@@ -48,7 +48,8 @@ pub fn read_buyers(path: &Path, limit: Option<usize>) -> anyhow::Result<Vec<Buye
 /// What every buyer shares: the client, the sale, the shares of behaviours, the stop signal.
 pub struct Journey {
     http: reqwest::Client,
-    edge: String,
+    /// The edge nodes buyers are spread over.
+    edges: Vec<String>,
     sale: Sale,
     start_in: Duration,
     late_window: Duration,
@@ -91,7 +92,11 @@ impl Journey {
     ) -> Self {
         Journey {
             http,
-            edge: args.edge.trim_end_matches('/').to_owned(),
+            edges: args
+                .edge
+                .iter()
+                .map(|edge| edge.trim_end_matches('/').to_owned())
+                .collect(),
             sale: sale.clone(),
             start_in: Duration::from_secs(args.start_in),
             late_window: Duration::from_secs(args.late_window),
@@ -110,6 +115,12 @@ impl Journey {
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::Relaxed);
         self.stop_signal.notify_waiters();
+    }
+
+    /// The edge node buyer `n` talks to, for the whole sale (its ticket, cursor and checkout
+    /// records are that node's).
+    fn edge(&self, n: usize) -> &str {
+        &self.edges[n % self.edges.len()]
     }
 
     fn stopped(&self) -> bool {
@@ -232,11 +243,12 @@ impl Journey {
             return;
         }
         let sale = &self.sale.id;
+        let edge = self.edge(n);
         let joined = self
             .send(
                 Step::Join,
                 self.http
-                    .post(format!("{}/api/flash-sales/{sale}/queue", self.edge))
+                    .post(format!("{edge}/api/flash-sales/{sale}/queue"))
                     .bearer_auth(&buyer.token),
             )
             .await;
@@ -272,7 +284,7 @@ impl Journey {
         loop {
             let standing = match first_status.take() {
                 Some(status) => self.standing(&status),
-                None => self.poll(&ticket, &buyer).await,
+                None => self.poll(edge, &ticket, &buyer).await,
             };
             let next = match standing {
                 Ok(Some(admission)) => {
@@ -287,7 +299,8 @@ impl Journey {
                             return;
                         }
                     }
-                    self.buy(n, &buyer, &admission, decline, &mut in_cart).await
+                    self.buy(n, edge, &buyer, &admission, decline, &mut in_cart)
+                        .await
                 }
                 Ok(None) => Outcome::Done,
                 Err(wait) => Outcome::Wait(wait),
@@ -305,7 +318,12 @@ impl Journey {
 
     /// One status poll: `Ok(Some(admission))` once admitted, `Ok(None)` when there is nothing
     /// more to wait for, `Err(wait)` to poll again after `wait`.
-    async fn poll(&self, ticket: &str, buyer: &Buyer) -> Result<Option<String>, Duration> {
+    async fn poll(
+        &self,
+        edge: &str,
+        ticket: &str,
+        buyer: &Buyer,
+    ) -> Result<Option<String>, Duration> {
         let sale = &self.sale.id;
         let jitter = Duration::from_millis(rand::thread_rng().gen_range(0..250));
         let until_start = (self.sale.starts_at - chrono::Utc::now())
@@ -318,7 +336,7 @@ impl Journey {
             .send(
                 Step::Status,
                 self.http
-                    .get(format!("{}/api/flash-sales/{sale}/status", self.edge))
+                    .get(format!("{edge}/api/flash-sales/{sale}/status"))
                     .bearer_auth(&buyer.token)
                     .header("x-queue-ticket", ticket),
             )
@@ -362,6 +380,7 @@ impl Journey {
     async fn buy(
         &self,
         n: usize,
+        edge: &str,
         buyer: &Buyer,
         admission: &str,
         decline: bool,
@@ -372,7 +391,7 @@ impl Journey {
             match self
                 .send(
                     Step::Cart,
-                    bearer(self.http.post(format!("{}/api/cart/items", self.edge)))
+                    bearer(self.http.post(format!("{edge}/api/cart/items")))
                         .json(&json!({"productId": self.sale.product, "quantity": 1})),
                 )
                 .await
@@ -394,7 +413,7 @@ impl Journey {
         let started = self
             .send(
                 Step::Initiate,
-                bearer(self.http.post(format!("{}{checkout_path}", self.edge)))
+                bearer(self.http.post(format!("{edge}{checkout_path}")))
                     .header("idempotency-key", uuid::Uuid::new_v4().to_string())
                     .json(
                         &json!({"shippingAddressId": buyer.address, "admissionToken": admission}),
@@ -433,7 +452,7 @@ impl Journey {
                 Step::Pay,
                 bearer(
                     self.http
-                        .post(format!("{}/api/checkout/{checkout}/pay", self.edge)),
+                        .post(format!("{edge}/api/checkout/{checkout}/pay")),
                 )
                 .header("idempotency-key", uuid::Uuid::new_v4().to_string())
                 .json(&json!({"paymentMethod": "CARD", "paymentToken": card})),

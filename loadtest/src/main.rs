@@ -42,9 +42,10 @@ enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct FlashSaleArgs {
-    /// The storefront edge every buyer talks to.
-    #[arg(long, default_value = "http://127.0.0.1:8787")]
-    pub edge: String,
+    /// The storefront's edge nodes, comma-separated: each buyer talks to one of them (buyer n
+    /// to node n mod count), as a buyer reaches the point of presence nearest to them.
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:8787")]
+    pub edge: Vec<String>,
     /// The core, for the admin's set-up and its metrics.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub core: String,
@@ -111,6 +112,11 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.edge.iter().all(|edge| !edge.trim().is_empty()),
+        "--edge names an empty address: {:?}",
+        args.edge
+    );
     let buyers = buyer::read_buyers(&args.buyers_file, args.buyers)?;
     anyhow::ensure!(
         !buyers.is_empty(),

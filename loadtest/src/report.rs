@@ -43,6 +43,8 @@ pub struct Fairness {
 pub struct Report {
     pub sale: String,
     pub buyers: usize,
+    /// Edge nodes the buyers were spread over.
+    pub edge_nodes: usize,
     pub units: u32,
     /// Confirmed orders as the core counts them.
     pub units_sold: u64,
@@ -141,6 +143,7 @@ pub fn build(
     Report {
         sale: sale.id.clone(),
         buyers: milestones.len(),
+        edge_nodes: args.edge.len(),
         units: args.units,
         units_sold,
         orders_seen_by_buyers: seen,
@@ -315,7 +318,7 @@ pub fn markdown(r: &Report) -> String {
     let mut text = format!(
         "# Flash sale {sale}\n\n\
          | Figure | Value |\n|---|---|\n\
-         | buyers | {buyers} |\n| units | {units} |\n| units sold (core) | {sold} |\n\
+         | buyers | {buyers} |\n| edge nodes | {edge_nodes} |\n| units | {units} |\n| units sold (core) | {sold} |\n\
          | orders buyers saw confirmed | {seen} |\n| **oversold** | **{oversold}** |\n\
          | admitted | {admitted} |\n| walked away after admission | {walked} |\n\
          | declined cards | {declined} |\n| \"sold out\" answers at checkout (of them, the core's) | {sold_out} ({sold_out_core}) |\n\
@@ -338,6 +341,7 @@ pub fn markdown(r: &Report) -> String {
          |---|---|---|---|---|---|---|---|\n",
         sale = r.sale,
         buyers = r.buyers,
+        edge_nodes = r.edge_nodes,
         units = r.units,
         sold = r.units_sold,
         seen = r.orders_seen_by_buyers,

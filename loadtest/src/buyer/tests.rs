@@ -248,3 +248,48 @@ async fn a_request_still_waiting_for_a_connection_when_the_run_stops_is_counted_
     );
     holding.abort();
 }
+
+/// A buyer admitted at once who buys: the join, the buy and the pay, all answered.
+fn a_whole_purchase() -> Vec<Act> {
+    vec![
+        Act::Answer(
+            200,
+            r#"{"ticket":"t","place":{"arrivedMs":1},
+                "status":{"state":"ADMITTED","admissionToken":"a"}}"#,
+        ),
+        Act::Answer(201, r#"{"checkoutId":"c"}"#),
+        Act::Answer(200, r#"{"status":"CONFIRMED"}"#),
+    ]
+}
+
+#[tokio::test]
+async fn each_buyer_keeps_to_one_edge_node_for_the_whole_sale() {
+    let first = Scripted::start(a_whole_purchase());
+    let second = Scripted::start(a_whole_purchase());
+    let nodes = format!("{},{}/", first.url, second.url);
+    let (journey, measurements) = journey_with(
+        &nodes,
+        &[
+            "--start-in=0",
+            "--late-window=0",
+            "--early-share=0",
+            "--abandon-share=0",
+            "--decline-share=0",
+        ],
+    );
+    let buyer = Buyer {
+        address: "1".into(),
+        token: "token".into(),
+    };
+
+    journey.run(1, buyer.clone()).await;
+    // Join, buy, pay: each at the second node (no key on the join), none at the first.
+    assert_eq!(second.keys().len(), 3);
+    assert!(second.keys()[1..].iter().all(Option::is_some));
+    assert!(first.keys().is_empty());
+
+    journey.run(2, buyer).await;
+    assert_eq!(first.keys().len(), 3);
+    assert_eq!(second.keys().len(), 3);
+    assert_eq!(measurements.sold.load(Ordering::Relaxed), 2);
+}
