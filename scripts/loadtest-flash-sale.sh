@@ -35,6 +35,8 @@ UNITS="${LOADTEST_UNITS:-10000}"
 EDGE="${LOADTEST_EDGE:-workers}"
 NODES="${LOADTEST_EDGE_NODES:-$([ "$EDGE" = workers ] && echo 2 || echo 1)}"
 [[ "$NODES" =~ ^[1-9][0-9]*$ ]] || { say "LOADTEST_EDGE_NODES must be a whole number, at least 1"; exit 1; }
+ENTRY="${LOADTEST_EDGE_ENTRY:-runtime}"
+[[ "$ENTRY" == runtime || "$ENTRY" == proxy ]] || { say "LOADTEST_EDGE_ENTRY must be runtime or proxy"; exit 1; }
 CORE_BIND="${LOADTEST_CORE_BIND:-127.0.0.1:28080}"
 EDGE_PORT="${LOADTEST_EDGE_PORT:-28787}"
 GATEWAY_BIND="${LOADTEST_GATEWAY_BIND:-127.0.0.1:28090}"
@@ -100,11 +102,7 @@ for ((node = 0; node < NODES; node++)); do
       fi
       start_edge_worker "$port" "$dir" "$core_url" "$key" "$admission" ${profiled[@]+"${profiled[@]}"}
       runtime=$(worker_runtime_url "$dir")
-      case "${LOADTEST_EDGE_ENTRY:-runtime}" in
-        runtime) edge_url=$runtime ;;
-        proxy) ;;
-        *) say "LOADTEST_EDGE_ENTRY must be runtime or proxy"; exit 1 ;;
-      esac
+      if [ "$ENTRY" = runtime ]; then edge_url=$runtime; fi
       ;;
     spin)
       start_edge_spin "$port" "$core_url" "$key" "$admission" "loadtest-edge:$(date +%s):$node:"
